@@ -1,0 +1,67 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+// Release code is built for AVX2 + FMA (Haswell or newer). Without a target CPU, Swift
+// emits baseline SSE2 code and SIMD fused multiply-adds become libm calls per lane.
+let vectorCodegen: [SwiftSetting] = [
+    .unsafeFlags(["-target-cpu", "haswell"])
+]
+
+let package = Package(
+    name: "Quanta",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "quanta", targets: ["quanta"]),
+        .library(name: "QuantaFormats", targets: ["QuantaFormats"]),
+        .library(name: "QuantaTensor", targets: ["QuantaTensor"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
+    ],
+    targets: [
+        .systemLibrary(name: "COpenBLAS", providers: [.apt(["libopenblas-dev", "liblapacke-dev"])]),
+        .systemLibrary(name: "CHDF5", providers: [.apt(["libhdf5-dev"])]),
+        .systemLibrary(name: "CZstd", providers: [.apt(["libzstd-dev"])]),
+        .target(
+            name: "QuantaTensor",
+            dependencies: ["COpenBLAS"],
+            swiftSettings: vectorCodegen
+        ),
+        .target(
+            name: "QuantaFormats",
+            dependencies: ["QuantaTensor", "CHDF5", "CZstd"],
+            swiftSettings: vectorCodegen
+        ),
+        .executableTarget(
+            name: "quanta",
+            dependencies: [
+                "QuantaTensor", "QuantaFormats",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: vectorCodegen
+        ),
+        .executableTarget(
+            name: "QuantaBench",
+            dependencies: ["QuantaTensor", "QuantaFormats"],
+            path: "Benchmarks/QuantaBench",
+            swiftSettings: vectorCodegen
+        ),
+        .testTarget(
+            name: "QuantaTensorTests",
+            dependencies: ["QuantaTensor"],
+            swiftSettings: vectorCodegen
+        ),
+        .testTarget(
+            name: "QuantaFormatsTests",
+            dependencies: ["QuantaFormats", "QuantaTensor"],
+            resources: [.copy("Resources")],
+            swiftSettings: vectorCodegen
+        ),
+        // Tests on the real SmolLM2 model: need `make model` first (QUANTA_MODEL_GGUF).
+        .testTarget(
+            name: "QuantaRealModelTests",
+            dependencies: ["QuantaFormats", "QuantaTensor"],
+            swiftSettings: vectorCodegen
+        ),
+    ]
+)

@@ -1,0 +1,48 @@
+/// Immutable bytes behind a tensor: either owned (allocated and freed here) or borrowed from
+/// an owner that keeps them alive, such as a memory-mapped file.
+public final class TensorStorage: @unchecked Sendable {
+    public let bytes: UnsafeRawBufferPointer
+    private let owner: AnyObject?
+    private let ownsAllocation: Bool
+
+    /// Copies `source` into a new 64-byte-aligned allocation.
+    public init(copying source: UnsafeRawBufferPointer) {
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(source.count, 1), alignment: 64)
+        if let base = source.baseAddress, source.count > 0 {
+            buffer.baseAddress!.copyMemory(from: base, byteCount: source.count)
+        }
+        bytes = UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(buffer)[0..<source.count])
+        owner = nil
+        ownsAllocation = true
+    }
+
+    /// Takes ownership of an array's contents.
+    public convenience init<Element>(array: [Element]) {
+        self.init(copying: array.withUnsafeBytes { $0 })
+    }
+
+    /// Allocates zeroed storage and lets `initialize` fill it.
+    public init(byteCount: Int, initialize: (UnsafeMutableRawBufferPointer) throws -> Void) rethrows {
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(byteCount, 1), alignment: 64)
+        buffer.initializeMemory(as: UInt8.self, repeating: 0)
+        let usable = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<byteCount])
+        do { try initialize(usable) } catch {
+            buffer.deallocate()
+            throw error
+        }
+        bytes = UnsafeRawBufferPointer(usable)
+        owner = nil
+        ownsAllocation = true
+    }
+
+    /// Borrows `bytes`, which stay valid as long as `owner` lives.
+    public init(borrowing bytes: UnsafeRawBufferPointer, owner: AnyObject) {
+        self.bytes = bytes
+        self.owner = owner
+        ownsAllocation = false
+    }
+
+    deinit {
+        if ownsAllocation, let base = bytes.baseAddress { UnsafeMutableRawPointer(mutating: base).deallocate() }
+    }
+}

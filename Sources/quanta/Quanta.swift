@@ -1,0 +1,10 @@
+import ArgumentParser
+
+@main
+struct Quanta: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "quanta",
+        abstract: "Offline LLM conversion, quantization and evaluation.",
+        subcommands: []
+    )
+}
