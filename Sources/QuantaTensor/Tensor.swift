@@ -27,9 +27,9 @@ public struct Tensor: Sendable {
     /// The values widened to `Float` (exact for F16/BF16/F32; F64 rounds).
     public func floatValues() throws(TensorError) -> [Float] {
         let count = elementCount
-        let bytes = storage.bytes
         guard dtype.isFloatingPoint else { throw .notFloatingPoint(dtype: dtype) }
-        return [Float](unsafeUninitializedCapacity: count) { destination, initialized in
+        return storage.withUnsafeBytes { bytes in
+            [Float](unsafeUninitializedCapacity: count) { destination, initialized in
             guard let out = destination.baseAddress, let base = bytes.baseAddress, count > 0 else {
                 initialized = 0
                 return
@@ -48,6 +48,7 @@ public struct Tensor: Sendable {
                 break
             }
             initialized = count
+            }
         }
     }
 

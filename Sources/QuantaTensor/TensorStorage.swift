@@ -42,6 +42,15 @@ public final class TensorStorage: @unchecked Sendable {
         ownsAllocation = false
     }
 
+    /// Calls `body` with the bytes while keeping this storage (and its owner) alive; prefer
+    /// this to reading `bytes` when no other reference is guaranteed to outlive the use.
+    public func withUnsafeBytes<Result, Failure: Error>(
+        _ body: (UnsafeRawBufferPointer) throws(Failure) -> Result
+    ) throws(Failure) -> Result {
+        defer { withExtendedLifetime(self) {} }
+        return try body(bytes)
+    }
+
     deinit {
         if ownsAllocation, let base = bytes.baseAddress { UnsafeMutableRawPointer(mutating: base).deallocate() }
     }

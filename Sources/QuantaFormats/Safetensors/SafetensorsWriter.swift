@@ -38,9 +38,11 @@ public enum SafetensorsWriter {
             defer { stream.close() }
             let length = UInt64(header.count)
             let prefix = (0..<8).map { UInt8(truncatingIfNeeded: length >> (8 * $0)) } + header
-            let prefixStorage = TensorStorage(array: prefix)
-            try write(prefixStorage.bytes, to: stream, path: path)
-            for item in tensors { try write(item.tensor.storage.bytes, to: stream, path: path) }
+            try prefix.withUnsafeBytes { bytes in Result { () throws(FormatError) in try write(bytes, to: stream, path: path) } }
+                .get()
+            for item in tensors {
+                try item.tensor.storage.withUnsafeBytes { bytes throws(FormatError) in try write(bytes, to: stream, path: path) }
+            }
         }
     }
 
