@@ -5,6 +5,6 @@ struct Quanta: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "quanta",
         abstract: "Offline LLM conversion, quantization and evaluation.",
-        subcommands: []
+        subcommands: [ConvertCommand.self, InspectCommand.self]
     )
 }
