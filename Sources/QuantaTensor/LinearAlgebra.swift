@@ -36,17 +36,7 @@ public enum LinearAlgebra {
     public static func cholesky(
         _ matrix: Matrix, triangle: Triangle = .lower, precision: FactorizationPrecision = .single
     ) throws(TensorError) -> Matrix {
-        let size = try squareSize(matrix, "LinearAlgebra.cholesky")
-        switch precision {
-        case .single:
-            var values = matrix.values
-            try factorize(&values, size: size, triangle: triangle)
-            return try Matrix(rows: size, columns: size, values: values)
-        case .double:
-            var values = matrix.values.map(Double.init)
-            try factorize(&values, size: size, triangle: triangle)
-            return try Matrix(rows: size, columns: size, values: values.map(Float.init))
-        }
+        try run([.factorize(triangle)], on: matrix, precision: precision, "LinearAlgebra.cholesky")
     }
 
     /// `(F · Fᵀ)⁻¹` for a lower factor, or `(Fᵀ · F)⁻¹` for an upper one, as a full symmetric
@@ -55,36 +45,16 @@ public enum LinearAlgebra {
     public static func choleskyInverse(
         factor: Matrix, triangle: Triangle = .lower, precision: FactorizationPrecision = .single
     ) throws(TensorError) -> Matrix {
-        let size = try squareSize(factor, "LinearAlgebra.choleskyInverse")
-        switch precision {
-        case .single:
-            var values = factor.values
-            try invertFromFactor(&values, size: size, triangle: triangle)
-            return try Matrix(rows: size, columns: size, values: values)
-        case .double:
-            var values = factor.values.map(Double.init)
-            try invertFromFactor(&values, size: size, triangle: triangle)
-            return try Matrix(rows: size, columns: size, values: values.map(Float.init))
-        }
+        try run([.invertFromFactor(triangle)], on: factor, precision: precision, "LinearAlgebra.choleskyInverse")
     }
 
     /// The inverse of a symmetric positive-definite matrix (Cholesky, then `potri`).
     public static func inverseSymmetricPositiveDefinite(
         _ matrix: Matrix, precision: FactorizationPrecision = .single
     ) throws(TensorError) -> Matrix {
-        let size = try squareSize(matrix, "LinearAlgebra.inverseSymmetricPositiveDefinite")
-        switch precision {
-        case .single:
-            var values = matrix.values
-            try factorize(&values, size: size, triangle: .lower)
-            try invertFromFactor(&values, size: size, triangle: .lower)
-            return try Matrix(rows: size, columns: size, values: values)
-        case .double:
-            var values = matrix.values.map(Double.init)
-            try factorize(&values, size: size, triangle: .lower)
-            try invertFromFactor(&values, size: size, triangle: .lower)
-            return try Matrix(rows: size, columns: size, values: values.map(Float.init))
-        }
+        try run(
+            [.factorize(.lower), .invertFromFactor(.lower)], on: matrix, precision: precision,
+            "LinearAlgebra.inverseSymmetricPositiveDefinite")
     }
 
     /// The upper Cholesky factor `U` of `H⁻¹` (so `Uᵀ · U = H⁻¹`) for a symmetric
@@ -98,17 +68,9 @@ public enum LinearAlgebra {
     public static func upperCholeskyOfInverse(
         _ hessian: Matrix, precision: FactorizationPrecision = .single
     ) throws(TensorError) -> Matrix {
-        let size = try squareSize(hessian, "LinearAlgebra.upperCholeskyOfInverse")
-        switch precision {
-        case .single:
-            var values = hessian.values
-            try upperCholeskyOfInverse(&values, size: size)
-            return try Matrix(rows: size, columns: size, values: values)
-        case .double:
-            var values = hessian.values.map(Double.init)
-            try upperCholeskyOfInverse(&values, size: size)
-            return try Matrix(rows: size, columns: size, values: values.map(Float.init))
-        }
+        try run(
+            [.factorize(.lower), .invertFromFactor(.lower), .factorize(.upper)], on: hessian, precision: precision,
+            "LinearAlgebra.upperCholeskyOfInverse")
     }
 
     /// Solves `op(T) · X = B` (`side: .left`) or `X · op(T) = B` (`side: .right`) for `X`,
@@ -179,10 +141,38 @@ public enum LinearAlgebra {
         mirrorTriangle(&values, size: size, from: triangle)
     }
 
-    static func upperCholeskyOfInverse<Scalar: LAPACKScalar>(_ values: inout [Scalar], size: Int) throws(TensorError) {
-        try factorize(&values, size: size, triangle: .lower)
-        try invertFromFactor(&values, size: size, triangle: .lower)
-        try factorize(&values, size: size, triangle: .upper)
+    /// One in-place LAPACK step on a square matrix.
+    enum Step {
+        /// potrf into `Triangle`, other triangle zeroed.
+        case factorize(Triangle)
+        /// potri from a factor in `Triangle`, result mirrored to a full symmetric matrix.
+        case invertFromFactor(Triangle)
+    }
+
+    /// Runs `steps` in order on a copy of square `matrix`, computing in `precision`.
+    static func run(
+        _ steps: [Step], on matrix: Matrix, precision: FactorizationPrecision, _ operation: String
+    ) throws(TensorError) -> Matrix {
+        let size = try squareSize(matrix, operation)
+        switch precision {
+        case .single:
+            var values = matrix.values
+            try apply(steps, to: &values, size: size)
+            return try Matrix(rows: size, columns: size, values: values)
+        case .double:
+            var values = matrix.values.map(Double.init)
+            try apply(steps, to: &values, size: size)
+            return try Matrix(rows: size, columns: size, values: values.map(Float.init))
+        }
+    }
+
+    static func apply<Scalar: LAPACKScalar>(_ steps: [Step], to values: inout [Scalar], size: Int) throws(TensorError) {
+        for step in steps {
+            switch step {
+            case .factorize(let triangle): try factorize(&values, size: size, triangle: triangle)
+            case .invertFromFactor(let triangle): try invertFromFactor(&values, size: size, triangle: triangle)
+            }
+        }
     }
 
     static func solve<Scalar: LAPACKScalar>(

@@ -33,15 +33,22 @@ import Testing
         #expect(HalfPrecision.float(fromHalfBits: 0x7E00).isNaN)
     }
 
-    @Test func everyHalfValueRoundTrips() {
+    /// Widening then narrowing every 16-bit pattern gives the pattern back (NaN stays NaN).
+    static func checkEveryPatternRoundTrips(
+        _ name: String, widen: (UInt16) -> Float, narrow: (Float) -> UInt16
+    ) {
         for bits in 0...UInt16.max {
-            let value = HalfPrecision.float(fromHalfBits: bits)
+            let value = widen(bits)
             if value.isNaN {
-                #expect(HalfPrecision.float(fromHalfBits: HalfPrecision.halfBits(from: value)).isNaN)
-            } else if HalfPrecision.halfBits(from: value) != bits {
-                Issue.record("half 0x\(String(bits, radix: 16)) did not round-trip")
+                #expect(widen(narrow(value)).isNaN, "\(name) NaN 0x\(String(bits, radix: 16))")
+            } else if narrow(value) != bits {
+                Issue.record("\(name) 0x\(String(bits, radix: 16)) did not round-trip")
             }
         }
+    }
+
+    @Test func everyHalfValueRoundTrips() {
+        Self.checkEveryPatternRoundTrips("half", widen: HalfPrecision.float(fromHalfBits:), narrow: HalfPrecision.halfBits(from:))
     }
 
     // MARK: bfloat16
@@ -72,14 +79,8 @@ import Testing
     }
 
     @Test func everyBFloat16ValueRoundTrips() {
-        for bits in 0...UInt16.max {
-            let value = HalfPrecision.float(fromBFloat16Bits: bits)
-            if value.isNaN {
-                #expect(HalfPrecision.float(fromBFloat16Bits: HalfPrecision.bfloat16Bits(from: value)).isNaN)
-            } else if HalfPrecision.bfloat16Bits(from: value) != bits {
-                Issue.record("bfloat16 0x\(String(bits, radix: 16)) did not round-trip")
-            }
-        }
+        Self.checkEveryPatternRoundTrips(
+            "bfloat16", widen: HalfPrecision.float(fromBFloat16Bits:), narrow: HalfPrecision.bfloat16Bits(from:))
     }
 
     @Test func tensorConversionRoundsToNearestEven() throws {
