@@ -23,7 +23,9 @@ public enum TensorError: LocalizedError, Equatable {
         case .shapeMismatch(let operation, let detail):
             "\(operation): shapes do not match (\(detail))"
         case .factorizationFailed(let routine, let info):
-            "\(routine) failed (info \(info)): the matrix is not positive definite; increase dampening"
+            info > 0
+                ? "\(routine) failed (info \(info)): the matrix is not positive definite (or is singular) at order \(info); increase dampening"
+                : "\(routine) failed (info \(info)): argument \(-info) is invalid or holds NaN/infinity; check the input for non-finite values"
         case .invalidArgument(let operation, let detail):
             "\(operation): \(detail)"
         }
