@@ -10,8 +10,9 @@ public enum HDF5Writer {
     /// Tensors become root datasets named by their Hugging Face keys, in checkpoint order
     /// (link creation order is tracked); the config is the root string attribute `config`;
     /// tokenizer files become uint8 datasets under `quanta_files/`.
-    /// - Throws: `duplicateTensor` for a repeated name, `writeFailed` for a name HDF5 cannot
-    ///   hold as a root dataset, `hdf5` for a failed HDF5 call.
+    /// - Throws: `duplicateTensor` for a repeated name, `invalidField` for a name that cannot
+    ///   be a root dataset name, `hdf5` for a failed HDF5 call, `writeFailed` if the file
+    ///   cannot be moved into place.
     public static func write(_ checkpoint: ModelCheckpoint, to path: String) throws(FormatError) {
         try validateNames(checkpoint, path: path)
         try AtomicOutput.produce(path) { temporary throws(FormatError) in
@@ -23,16 +24,25 @@ public enum HDF5Writer {
 
     private static func validateNames(_ checkpoint: ModelCheckpoint, path: String) throws(FormatError) {
         var seen = Set<String>()
-        for named in checkpoint.tensors {
+        for (index, named) in checkpoint.tensors.enumerated() {
             let name = named.name
             guard seen.insert(name).inserted else { throw .duplicateTensor(path: path, tensor: name) }
-            if name.isEmpty || name == "." || name.contains("/") || name.utf8.contains(0) {
-                throw .writeFailed(
-                    path: path,
-                    reason: "tensor name '\(name)' cannot be a root dataset name (empty, '.', or contains '/' or NUL)")
-            }
-            if name == HDF5Layout.filesGroup {
-                throw .writeFailed(path: path, reason: "tensor name '\(name)' is reserved for the auxiliary files group")
+            let problem: String? =
+                if name.isEmpty || name == "." {
+                    "is empty or '.'"
+                } else if name.contains("/") {
+                    "contains '/', which would create HDF5 groups"
+                } else if name.utf8.contains(0) {
+                    "contains a NUL character"
+                } else if name == HDF5Layout.filesGroup {
+                    "is reserved for the auxiliary files group"
+                } else {
+                    nil
+                }
+            if let problem {
+                throw .invalidField(
+                    path: path, field: "tensors[\(index)].name",
+                    detail: "'\(name)' \(problem); rename the tensor in `sanitize` before writing HDF5")
             }
         }
     }
