@@ -10,6 +10,10 @@ struct HDF5Context {
 
     /// Runs `body` with HDF5's automatic error printing switched off on this thread, so
     /// users see only our errors; the previous setting is restored afterwards.
+    ///
+    /// The thread's error stack is cleared on the way out: in HDF5's thread-safe build each
+    /// thread keeps its own stack, and records left on a worker thread's stack hold
+    /// references that make `H5close` at process exit loop ("infinite loop closing library").
     static func silencingLibraryErrors<Result>(
         _ body: () throws(FormatError) -> Result
     ) throws(FormatError) -> Result {
@@ -18,6 +22,7 @@ struct HDF5Context {
         let saved = H5Eget_auto2(hid_t(H5E_DEFAULT), &previousFunction, &previousData) >= 0
         _ = H5Eset_auto2(hid_t(H5E_DEFAULT), nil, nil)
         defer {
+            _ = H5Eclear2(hid_t(H5E_DEFAULT))
             if saved { _ = H5Eset_auto2(hid_t(H5E_DEFAULT), previousFunction, previousData) }
         }
         return try body()
