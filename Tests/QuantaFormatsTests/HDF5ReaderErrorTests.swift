@@ -83,9 +83,7 @@ import Testing
     @Test func fileWithoutTensorDatasetsIsReported() throws {
         let files = try HDF5TestFiles()
         defer { files.remove() }
-        let path = try files.makeFile("empty.h5") { file in
-            try HDF5TestFiles.addStringAttribute("config", HDF5TestFiles.configText, to: file)
-        }
+        let path = try files.makeFileWithConfig("empty.h5") { _ in }
         let text = Self.readError(path)
         #expect(text.contains(path) && text.contains("no tensor datasets"))
     }
@@ -94,8 +92,7 @@ import Testing
     func unsupportedDatasetTypeIsReported(kind: String) throws {
         let files = try HDF5TestFiles()
         defer { files.remove() }
-        let path = try files.makeFile("\(kind).h5") { file in
-            try HDF5TestFiles.addStringAttribute("config", HDF5TestFiles.configText, to: file)
+        let path = try files.makeFileWithConfig("\(kind).h5") { file in
             try HDF5TestFiles.addFloatDataset("good.weight", dimensions: [1], values: [1], to: file)
             let type: hid_t
             if kind == "compound" {
@@ -121,8 +118,7 @@ import Testing
     @Test func mismatchedDtypeMarkerIsReported() throws {
         let files = try HDF5TestFiles()
         defer { files.remove() }
-        let path = try files.makeFile("marker.h5") { file in
-            try HDF5TestFiles.addStringAttribute("config", HDF5TestFiles.configText, to: file)
+        let path = try files.makeFileWithConfig("marker.h5") { file in
             try HDF5TestFiles.addFloatDataset("w", dimensions: [1], values: [1], to: file)
             let dataset = H5Dopen2(file, "w", chdf5_p_default())
             try #require(dataset >= 0)
@@ -136,8 +132,7 @@ import Testing
     @Test func overflowingDataspaceIsReported() throws {
         let files = try HDF5TestFiles()
         defer { files.remove() }
-        let path = try files.makeFile("huge.h5") { file in
-            try HDF5TestFiles.addStringAttribute("config", HDF5TestFiles.configText, to: file)
+        let path = try files.makeFileWithConfig("huge.h5") { file in
             let properties = H5Pcreate(chdf5_p_dataset_create())
             defer { H5Pclose(properties) }
             var chunk: [hsize_t] = [1, 1]
@@ -159,8 +154,7 @@ import Testing
     @Test func datasetsInSubgroupsAreReported() throws {
         let files = try HDF5TestFiles()
         defer { files.remove() }
-        let path = try files.makeFile("nested.h5") { file in
-            try HDF5TestFiles.addStringAttribute("config", HDF5TestFiles.configText, to: file)
+        let path = try files.makeFileWithConfig("nested.h5") { file in
             try HDF5TestFiles.addFloatDataset("lm_head.weight", dimensions: [1], values: [1], to: file)
             let group = H5Gcreate2(file, "model", chdf5_p_default(), chdf5_p_default(), chdf5_p_default())
             try #require(group >= 0)

@@ -25,6 +25,38 @@ import Testing
         #expect(try restored.tensor(named: "lm_head.weight")?.floatValues() == [0.5, -1, 3, 1024])
     }
 
+    /// BOOL/I8/U64/F64, an empty tensor, and a tokenizer far above the 64 KiB attribute limit.
+    @Test func roundTripOfOtherDtypesAndLargeTokenizer() throws {
+        let files = try HDF5TestFiles()
+        defer { files.remove() }
+        let tensors = [
+            NamedTensor(
+                name: "mask", tensor: try Tensor(dtype: .bool, shape: [3], storage: TensorStorage(array: [UInt8](arrayLiteral: 1, 0, 1)))),
+            NamedTensor(
+                name: "codes", tensor: try Tensor(dtype: .int8, shape: [2], storage: TensorStorage(array: [Int8(-128), 127]))),
+            NamedTensor(
+                name: "offsets", tensor: try Tensor(dtype: .uint64, shape: [1], storage: TensorStorage(array: [UInt64.max]))),
+            NamedTensor(name: "double", tensor: try Tensor(shape: [2], values: [1.5, -0.25]).converted(to: .float64)),
+            NamedTensor(name: "empty", tensor: try Tensor(shape: [0, 4], values: [])),
+        ]
+        let tokenizer = Data((0..<300_000).map { UInt8(truncatingIfNeeded: $0 &* 31) })
+        let original = ModelCheckpoint(
+            config: HDF5TestFiles.config, tensors: tensors, tokenizer: tokenizer, generationConfig: Data("{}".utf8))
+        let path = files.path("other.h5")
+        try HDF5Writer.write(original, to: path)
+
+        let restored = try HDF5Reader.read(path: path)
+        #expect(restored.tensors.map(\.name) == ["mask", "codes", "offsets", "double", "empty"])
+        #expect(restored.tensors.map(\.tensor.dtype) == [.bool, .int8, .uint64, .float64, .float32])
+        #expect(restored.tensors.map(\.tensor.shape) == [[3], [2], [1], [2], [0, 4]])
+        for (left, right) in zip(original.tensors, restored.tensors) {
+            #expect(Array(left.tensor.storage.bytes) == Array(right.tensor.storage.bytes), "\(left.name)")
+        }
+        #expect(restored.tokenizer == tokenizer)
+        #expect(restored.tokenizerConfig == nil)
+        #expect(restored.generationConfig == Data("{}".utf8))
+    }
+
     @Test func tensorInfosAndSummaryDescribeTheFile() throws {
         let files = try HDF5TestFiles()
         defer { files.remove() }

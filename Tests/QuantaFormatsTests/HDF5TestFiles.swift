@@ -54,6 +54,14 @@ struct HDF5TestFiles {
         return filePath
     }
 
+    /// Like `makeFile`, with a valid `config` attribute added first.
+    func makeFileWithConfig(_ name: String, _ body: (hid_t) throws -> Void) throws -> String {
+        try makeFile(name) { file in
+            try Self.addStringAttribute("config", Self.configText, to: file)
+            try body(file)
+        }
+    }
+
     /// Writes `text` as a fixed-length string attribute (our writer uses variable-length ones).
     static func addStringAttribute(_ name: String, _ text: String, to object: hid_t) throws {
         let type = H5Tcopy(chdf5_c_s1())

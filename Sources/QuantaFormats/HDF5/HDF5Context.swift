@@ -71,11 +71,24 @@ struct HDF5Context {
     /// The IEEE half-precision little-endian type (HDF5 1.10 has no predefined one; this
     /// is the layout h5py uses for float16). The caller closes it.
     func makeFloat16Type() throws(FormatError) -> hid_t {
-        let type = try check(H5Tcopy(chdf5_ieee_f32le()), "H5Tcopy", "float16 type")
+        try makeTwoByteFloatType(exponentPosition: 10, exponentSize: 5, mantissaSize: 10, bias: 15, name: "float16")
+    }
+
+    /// The bfloat16 little-endian type, for files that store BF16 as an HDF5 float. The
+    /// caller closes it.
+    func makeBFloat16Type() throws(FormatError) -> hid_t {
+        try makeTwoByteFloatType(exponentPosition: 7, exponentSize: 8, mantissaSize: 7, bias: 127, name: "bfloat16")
+    }
+
+    private func makeTwoByteFloatType(
+        exponentPosition: Int, exponentSize: Int, mantissaSize: Int, bias: Int, name: String
+    ) throws(FormatError) -> hid_t {
+        let object = "\(name) type"
+        let type = try check(H5Tcopy(chdf5_ieee_f32le()), "H5Tcopy", object)
         do {
-            try check(H5Tset_fields(type, 15, 10, 5, 0, 10), "H5Tset_fields", "float16 type")
-            try check(H5Tset_size(type, 2), "H5Tset_size", "float16 type")
-            try check(H5Tset_ebias(type, 15), "H5Tset_ebias", "float16 type")
+            try check(H5Tset_fields(type, 15, exponentPosition, exponentSize, 0, mantissaSize), "H5Tset_fields", object)
+            try check(H5Tset_size(type, 2), "H5Tset_size", object)
+            try check(H5Tset_ebias(type, bias), "H5Tset_ebias", object)
         } catch {
             H5Tclose(type)
             throw error

@@ -43,7 +43,7 @@ struct HDF5TensorType {
         -> HDF5TensorType
     {
         if dtype == .bfloat16, H5Tget_class(fileType) == H5T_FLOAT {
-            return HDF5TensorType(type: try makeBFloat16Type(context: context), isOwned: true)
+            return HDF5TensorType(type: try context.makeBFloat16Type(), isOwned: true)
         }
         return try storage(for: dtype, context: context)
     }
@@ -107,19 +107,5 @@ struct HDF5TensorType {
         case [2, 15, 7, 8, 0, 7]: return .bfloat16
         default: return nil
         }
-    }
-
-    /// A little-endian bfloat16 float type, for files that store BF16 as an HDF5 float.
-    private static func makeBFloat16Type(context: HDF5Context) throws(FormatError) -> hid_t {
-        let type = try context.check(H5Tcopy(chdf5_ieee_f32le()), "H5Tcopy", "bfloat16 type")
-        do {
-            try context.check(H5Tset_fields(type, 15, 7, 8, 0, 7), "H5Tset_fields", "bfloat16 type")
-            try context.check(H5Tset_size(type, 2), "H5Tset_size", "bfloat16 type")
-            try context.check(H5Tset_ebias(type, 127), "H5Tset_ebias", "bfloat16 type")
-        } catch {
-            H5Tclose(type)
-            throw error
-        }
-        return type
     }
 }
