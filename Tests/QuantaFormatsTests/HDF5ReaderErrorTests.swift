@@ -151,6 +151,29 @@ import Testing
         #expect(text.contains(path) && text.contains("'huge.weight'") && text.contains("more elements than fit"))
     }
 
+    /// A valid but absurd extent (2^25 x 2^25 floats = 4 PiB, chunked so nothing is
+    /// allocated) is listed, but reading it is refused instead of crashing the allocator.
+    @Test func datasetLargerThanMemoryIsRefusedOnRead() throws {
+        let files = try HDF5TestFiles()
+        defer { files.remove() }
+        let path = try files.makeFileWithConfig("vast.h5") { file in
+            let properties = H5Pcreate(chdf5_p_dataset_create())
+            defer { H5Pclose(properties) }
+            var chunk: [hsize_t] = [1, 1]
+            try #require(H5Pset_chunk(properties, 2, &chunk) >= 0)
+            var dimensions: [hsize_t] = [1 << 25, 1 << 25]
+            let space = H5Screate_simple(2, &dimensions, nil)
+            defer { H5Sclose(space) }
+            let dataset = H5Dcreate2(
+                file, "vast.weight", chdf5_native_float(), space, chdf5_p_default(), properties, chdf5_p_default())
+            try #require(dataset >= 0)
+            H5Dclose(dataset)
+        }
+        #expect(try HDF5Reader.tensorInfos(path: path).first?.shape == [1 << 25, 1 << 25])
+        let text = Self.readError(path)
+        #expect(text.contains(path) && text.contains("'vast.weight'") && text.contains("more than this machine's memory"))
+    }
+
     @Test func datasetsInSubgroupsAreReported() throws {
         let files = try HDF5TestFiles()
         defer { files.remove() }

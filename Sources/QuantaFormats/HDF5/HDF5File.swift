@@ -46,8 +46,8 @@ struct HDF5File {
                 throw .invalidHeader(
                     path: path, detail: "no HDF5 signature found; this is not an HDF5 file (expected an .h5 weight file)")
             }
-            let file = H5Fopen(path, chdf5_acc_rdonly(), chdf5_p_default())
-            guard signature > 0, file >= 0 else {
+            let file = signature > 0 ? H5Fopen(path, chdf5_acc_rdonly(), chdf5_p_default()) : -1
+            guard file >= 0 else {
                 let reason = HDF5Context.libraryErrorDescription()
                 if reason.contains("truncated") || reason.contains("EOF") || reason.contains("eof") {
                     throw .truncated(path: path, detail: "HDF5 cannot open it (\(reason))")
@@ -208,6 +208,14 @@ struct HDF5File {
     /// is not memory-mapped).
     func readTensor(_ entry: Entry) throws(FormatError) -> Tensor {
         let name = entry.name
+        // A dataspace can be far larger than the file (chunked datasets allocate lazily), so
+        // refuse sizes no allocation could satisfy instead of trapping in the allocator.
+        guard UInt64(entry.byteCount) <= ProcessInfo.processInfo.physicalMemory else {
+            throw .shapeMismatch(
+                path: path, tensor: name,
+                detail: "shape \(entry.shape) of \(entry.dtype.rawValue) needs \(entry.byteCount) bytes, "
+                    + "more than this machine's memory; the dataspace is corrupt or the tensor too large")
+        }
         let dataset = try context.check(H5Dopen2(root, name, chdf5_p_default()), "H5Dopen2", name)
         defer { H5Dclose(dataset) }
         let fileType = try context.check(H5Dget_type(dataset), "H5Dget_type", name)
