@@ -50,7 +50,11 @@ struct GGUFByteReader {
     mutating func readString(for what: @autoclosure () -> String) throws(FormatError) -> String {
         let start = position
         let length = try readCount(for: "length of \(what())")
-        try require(length, for: "\(what()) of \(length) bytes")
+        guard length <= remaining else {
+            throw .truncated(
+                path: path,
+                detail: "\(what()) at byte \(start) claims \(length) bytes but only \(remaining) remain")
+        }
         let slice = UnsafeRawBufferPointer(rebasing: bytes[position..<position + length])
         guard let string = String(validating: slice.bindMemory(to: UInt8.self), as: UTF8.self) else {
             throw .invalidHeader(path: path, detail: "\(what()) at byte \(start) is not valid UTF-8")

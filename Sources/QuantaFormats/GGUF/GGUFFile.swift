@@ -73,10 +73,10 @@ public struct GGUFFile: Sendable {
         let (tensorBytes, overflowB) = tensorCount.multipliedReportingOverflow(by: 24)
         let (minimumBytes, overflowC) = metadataBytes.addingReportingOverflow(tensorBytes)
         guard !overflowA, !overflowB, !overflowC, minimumBytes <= reader.remaining else {
-            throw .invalidHeader(
+            throw .truncated(
                 path: path,
-                detail: "tensor count \(tensorCount) and metadata count \(metadataCount) (bytes 8..<24) "
-                    + "need more bytes than the file's \(reader.remaining) remaining")
+                detail: "tensor count \(tensorCount) and metadata count \(metadataCount) at byte 8 need more "
+                    + "than the \(reader.remaining) bytes that remain (the counts are corrupt or the file is cut short)")
         }
 
         var entries: [GGUFMetadataEntry] = []
