@@ -18,7 +18,9 @@ import Testing
         let actual = try file.floatValues(of: tensor)
         #expect(actual.count == expected.count)
         let mismatches = zip(actual, expected).enumerated().filter { $0.element.0.bitPattern != $0.element.1.bitPattern }
-        #expect(mismatches.isEmpty, "\(mismatches.count) mismatches, first: \(mismatches.first.map { "\($0.offset): \($0.element)" } ?? "")")
+        let mismatchCount = mismatches.count
+        let first = mismatches.first.map { "element \($0.offset): \($0.element.0) vs \($0.element.1)" } ?? ""
+        #expect(mismatchCount == 0, "\(first)")
         let owned = try file.floatTensor(named: typeName)
         #expect(owned.dtype == .float32 && owned.shape == [2, 256])
         #expect(try owned.floatValues().map(\.bitPattern) == actual.map(\.bitPattern))
