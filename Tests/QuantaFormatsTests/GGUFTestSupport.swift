@@ -35,23 +35,6 @@ enum GGUFFixtures {
     }
 }
 
-/// Expects `body` to throw a `FormatError` whose text contains every string of `fragments`.
-func expectFormatError(
-    _ fragments: [String], sourceLocation: SourceLocation = #_sourceLocation, _ body: () throws -> Void
-) {
-    do {
-        try body()
-        Issue.record("expected an error containing \(fragments)", sourceLocation: sourceLocation)
-    } catch let error as FormatError {
-        let text = error.errorDescription ?? ""
-        for fragment in fragments where !text.contains(fragment) {
-            Issue.record("error '\(text)' lacks '\(fragment)'", sourceLocation: sourceLocation)
-        }
-    } catch {
-        Issue.record("unexpected error type: \(error)", sourceLocation: sourceLocation)
-    }
-}
-
 /// Builds GGUF bytes field by field, so tests can craft exactly the defect they check.
 struct GGUFBuilder {
     struct TensorEntry {

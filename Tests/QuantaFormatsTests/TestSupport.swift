@@ -30,11 +30,13 @@ func expectFormatError(
     do {
         try body()
         Issue.record("expected an error containing \(fragments)", sourceLocation: sourceLocation)
-    } catch {
-        let message = (error as? LocalizedError)?.errorDescription ?? "\(error)"
+    } catch let error as FormatError {
+        let message = error.errorDescription ?? ""
         for fragment in fragments where !message.contains(fragment) {
             Issue.record("error '\(message)' lacks '\(fragment)'", sourceLocation: sourceLocation)
         }
+    } catch {
+        Issue.record("unexpected error type: \(error)", sourceLocation: sourceLocation)
     }
 }
 
