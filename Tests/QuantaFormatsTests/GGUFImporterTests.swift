@@ -144,8 +144,13 @@ import Testing
     }
 
     @Test func rejectsUnknownTensorsAndMissingKeys() throws {
-        let valid = try GGUFImporter.importCheckpoint(path: try Self.llamaBuilder().write())
-        #expect(valid.config.vocabularySize == 2 && valid.config.tieWordEmbeddings && valid.tokenizer == nil)
+        let incomplete = try Self.llamaBuilder().write()
+        let config = try GGUFImporter.config(from: GGUFFile(path: incomplete))
+        #expect(config.vocabularySize == 2 && config.tieWordEmbeddings)
+        // Strict assignment: a GGUF holding only the embedding lacks every layer tensor.
+        expectFormatError([incomplete, "model.layers.0.input_layernorm.weight", "missing"]) {
+            _ = try GGUFImporter.importCheckpoint(path: incomplete)
+        }
 
         var builder = Self.llamaBuilder()
         builder.tensors[0].name = "blk.0.mystery.weight"

@@ -38,7 +38,7 @@ public enum GGUFImporter {
         }
         let tokenizerFiles = try GGUFTokenizerBuilder.build(from: file, config: config)
         return ModelCheckpoint(
-            config: config, tensors: tensors, tokenizer: tokenizerFiles?.tokenizer,
+            config: config, tensors: try LlamaTensorLayout.assign(tensors, config: config, path: file.path), tokenizer: tokenizerFiles?.tokenizer,
             tokenizerConfig: tokenizerFiles?.tokenizerConfig, generationConfig: tokenizerFiles?.generationConfig)
     }
 

@@ -16,17 +16,25 @@ from tokenizers import Tokenizer
 
 ours = Tokenizer.from_file(f"{model_dir}/tokenizer.json")
 fixture = Tokenizer.from_file(f"{shared}/fixtures/smollm2-tokenizer.json")
+# The fixture tokenizer, run by Hugging Face `tokenizers`, is the reference. The stored ids
+# of 'numbers_spaces' are llama.cpp's, which split runs of spaces before digits differently
+# from `tokenizers` (reported in the issue notes); every other stored string must match too.
 for name, item in reference["tokenizer"]["strings"].items():
     ids = ours.encode(item["text"], add_special_tokens=False).ids
-    if ids != item["ids"]:
-        failures.append(f"tokenizer string '{name}': ids differ from the fixture")
-text = open(f"{shared}/data/wikitext-2-raw/wiki.test.raw", "rb").read().decode("utf-8")[:200_000]
-ours_ids = ours.encode(text, add_special_tokens=False).ids
-fixture_ids = fixture.encode(text, add_special_tokens=False).ids
-report["wikitext_prefix_tokens"] = len(ours_ids)
-if ours_ids != fixture_ids:
-    first = next(i for i, (a, b) in enumerate(zip(ours_ids + [-1], fixture_ids + [-2])) if a != b)
-    failures.append(f"tokenizer: WikiText prefix ids differ from the fixture tokenizer at index {first}")
+    if ids != fixture.encode(item["text"], add_special_tokens=False).ids:
+        failures.append(f"tokenizer string '{name}': ids differ from the fixture tokenizer")
+    if name != "numbers_spaces" and ids != item["ids"]:
+        failures.append(f"tokenizer string '{name}': ids differ from the stored fixture ids")
+import hashlib
+import struct
+
+text = open(f"{shared}/data/wikitext-2-raw/wiki.test.raw", "rb").read().decode("utf-8")
+ids = ours.encode(text, add_special_tokens=False).ids
+expected = reference["perplexity_fp32"]["test_file"]
+digest = hashlib.sha256(struct.pack(f"<{len(ids)}i", *ids)).hexdigest()
+report["wikitext_tokens"] = len(ids)
+if len(ids) != expected["total_tokens"] or digest != expected["token_ids_sha256_int32le"]:
+    failures.append(f"tokenizer: WikiText test file gives {len(ids)} ids (sha {digest[:12]}), fixture {expected['total_tokens']}")
 
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
