@@ -12,6 +12,8 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "quanta", targets: ["quanta"]),
+        .library(name: "QuantaRuntime", targets: ["QuantaRuntime"]),
+        .library(name: "QuantaModel", targets: ["QuantaModel"]),
         .library(name: "QuantaFormats", targets: ["QuantaFormats"]),
         .library(name: "QuantaTensor", targets: ["QuantaTensor"]),
     ],
@@ -32,17 +34,27 @@ let package = Package(
             dependencies: ["QuantaTensor", "CHDF5", "CZstd"],
             swiftSettings: vectorCodegen
         ),
+        .target(
+            name: "QuantaModel",
+            dependencies: ["QuantaTensor", "QuantaFormats"],
+            swiftSettings: vectorCodegen
+        ),
+        .target(
+            name: "QuantaRuntime",
+            dependencies: ["QuantaTensor", "QuantaFormats", "QuantaModel"],
+            swiftSettings: vectorCodegen
+        ),
         .executableTarget(
             name: "quanta",
             dependencies: [
-                "QuantaTensor", "QuantaFormats",
+                "QuantaTensor", "QuantaFormats", "QuantaModel", "QuantaRuntime",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: vectorCodegen
         ),
         .executableTarget(
             name: "QuantaBench",
-            dependencies: ["QuantaTensor", "QuantaFormats"],
+            dependencies: ["QuantaTensor", "QuantaFormats", "QuantaModel", "QuantaRuntime"],
             path: "Benchmarks/QuantaBench",
             swiftSettings: vectorCodegen
         ),
@@ -57,10 +69,21 @@ let package = Package(
             resources: [.copy("Resources")],
             swiftSettings: vectorCodegen
         ),
+        .testTarget(
+            name: "QuantaModelTests",
+            dependencies: ["QuantaModel", "QuantaFormats", "QuantaTensor"],
+            swiftSettings: vectorCodegen
+        ),
+        .testTarget(
+            name: "QuantaRuntimeTests",
+            dependencies: ["QuantaRuntime", "QuantaModel", "QuantaFormats", "QuantaTensor"],
+            swiftSettings: vectorCodegen
+        ),
         // Tests on the real SmolLM2 model: need `make model` first (QUANTA_MODEL_GGUF).
         .testTarget(
             name: "QuantaRealModelTests",
-            dependencies: ["QuantaFormats", "QuantaTensor"],
+            dependencies: ["QuantaRuntime", "QuantaModel", "QuantaFormats", "QuantaTensor"],
+            exclude: ["Python"],
             swiftSettings: vectorCodegen
         ),
     ]

