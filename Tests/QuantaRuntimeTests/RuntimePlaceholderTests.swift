@@ -1,2 +1,0 @@
-import QuantaRuntime
-import Testing
