@@ -40,6 +40,11 @@ let package = Package(
             swiftSettings: vectorCodegen
         ),
         .target(
+            name: "QuantaAlgorithms",
+            dependencies: ["QuantaTensor"],
+            swiftSettings: vectorCodegen
+        ),
+        .target(
             name: "QuantaRuntime",
             dependencies: ["QuantaTensor", "QuantaFormats", "QuantaModel"],
             swiftSettings: vectorCodegen
@@ -72,6 +77,11 @@ let package = Package(
         .testTarget(
             name: "QuantaModelTests",
             dependencies: ["QuantaModel", "QuantaFormats", "QuantaTensor"],
+            swiftSettings: vectorCodegen
+        ),
+        .testTarget(
+            name: "QuantaAlgorithmsTests",
+            dependencies: ["QuantaAlgorithms", "QuantaTensor"],
             swiftSettings: vectorCodegen
         ),
         .testTarget(
