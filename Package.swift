@@ -18,7 +18,8 @@ let package = Package(
         .library(name: "QuantaTensor", targets: ["QuantaTensor"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
     ],
     targets: [
         .systemLibrary(name: "COpenBLAS", providers: [.apt(["libopenblas-dev", "liblapacke-dev"])]),
@@ -49,10 +50,18 @@ let package = Package(
             dependencies: ["QuantaTensor", "QuantaFormats", "QuantaModel"],
             swiftSettings: vectorCodegen
         ),
+        .target(
+            name: "QuantaPipeline",
+            dependencies: [
+                "QuantaTensor", "QuantaFormats", "QuantaModel", "QuantaAlgorithms", "QuantaRuntime",
+                .product(name: "Yams", package: "Yams"),
+            ],
+            swiftSettings: vectorCodegen
+        ),
         .executableTarget(
             name: "quanta",
             dependencies: [
-                "QuantaTensor", "QuantaFormats", "QuantaModel", "QuantaRuntime",
+                "QuantaTensor", "QuantaFormats", "QuantaModel", "QuantaRuntime", "QuantaPipeline",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: vectorCodegen
@@ -82,6 +91,11 @@ let package = Package(
         .testTarget(
             name: "QuantaAlgorithmsTests",
             dependencies: ["QuantaAlgorithms", "QuantaTensor"],
+            swiftSettings: vectorCodegen
+        ),
+        .testTarget(
+            name: "QuantaPipelineTests",
+            dependencies: ["QuantaPipeline", "QuantaAlgorithms", "QuantaTensor"],
             swiftSettings: vectorCodegen
         ),
         .testTarget(
