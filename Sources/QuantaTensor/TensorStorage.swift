@@ -7,18 +7,24 @@ public final class TensorStorage: @unchecked Sendable {
 
     /// Copies `source` into a new 64-byte-aligned allocation.
     public init(copying source: UnsafeRawBufferPointer) {
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(source.count, 1), alignment: 64)
-        if let base = source.baseAddress, source.count > 0 {
-            buffer.baseAddress!.copyMemory(from: base, byteCount: source.count)
-        }
-        bytes = UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(buffer)[0..<source.count])
+        bytes = Self.allocateCopy(of: source)
         owner = nil
         ownsAllocation = true
     }
 
-    /// Takes ownership of an array's contents.
-    public convenience init<Element>(array: [Element]) {
-        self.init(copying: array.withUnsafeBytes { $0 })
+    /// Copies an array's contents.
+    public init<Element>(array: [Element]) {
+        bytes = array.withUnsafeBytes { Self.allocateCopy(of: $0) }
+        owner = nil
+        ownsAllocation = true
+    }
+
+    private static func allocateCopy(of source: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer {
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(source.count, 1), alignment: 64)
+        if let base = source.baseAddress, source.count > 0 {
+            buffer.baseAddress!.copyMemory(from: base, byteCount: source.count)
+        }
+        return UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(buffer)[0..<source.count])
     }
 
     /// Allocates zeroed storage and lets `initialize` fill it.
