@@ -122,6 +122,21 @@ public struct Tokenizer: Sendable {
         for word in words { model.encode(word, into: &ids, cache: &cache) }
     }
 
+    /// The words the normalizer and pre-tokenizer make of `text` (no added-token extraction),
+    /// as `tokenizers`' `pre_tokenizer.pre_tokenize_str` shows them: after `ByteLevel`, in
+    /// byte-level scalars (a space is `Ġ`).
+    public func preTokenize(_ text: String) -> [String] {
+        let scalars = Array(text.unicodeScalars)
+        let normalized = normalizer.map { $0.apply(scalars[...])[...] } ?? scalars[...]
+        guard !normalized.isEmpty else { return [] }
+        let words = preTokenizer?.apply([normalized], alphabet: alphabet) ?? [normalized]
+        return words.map { word in
+            var string = ""
+            string.unicodeScalars.append(contentsOf: word)
+            return string
+        }
+    }
+
     /// The text of `ids`. Unknown ids are skipped; with `skipSpecialTokens`, so are special
     /// added tokens. Without a decoder, tokens are joined by spaces (as `tokenizers` does).
     public func decode(_ ids: [Int], skipSpecialTokens: Bool = false) -> String {
