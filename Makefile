@@ -73,7 +73,7 @@ test-model: model pydeps
 
 bench: deps model
 	$(RELEASE) --product QuantaBench
-	QUANTA_MODEL_GGUF=$(abspath $(GGUF)) .build/release/QuantaBench
+	QUANTA_MODEL_GGUF=$(abspath $(GGUF)) QUANTA_SHARED=$(abspath ../shared) .build/release/QuantaBench
 
 clean:
 	rm -rf .build $(OUT)

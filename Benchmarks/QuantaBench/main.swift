@@ -1,5 +1,6 @@
 import Foundation
 import QuantaFormats
+import QuantaModel
 import QuantaTensor
 
 // `make bench`: release-build timings on the test model, best of N runs, printed as a table.
@@ -58,6 +59,15 @@ do {
     let bf16Time = try best(runs) { checksum += try touch(HuggingFaceDirectory.read(path: directory).tensors) }
     rows.append(("safetensors load BF16 → f32", String(format: "%.3f s", bf16Time),
                  String(format: "%.2f GB/s of file", fpBytes / 2 / bf16Time / 1e9)))
+    // Tokenizer: encode the WikiText-2 test file with the converted model's tokenizer.
+    let sharedPath = ProcessInfo.processInfo.environment["QUANTA_SHARED"] ?? "../shared"
+    let wikiText = try TextFile.read(path: sharedPath + "/data/wikitext-2-raw/wiki.test.raw")
+    let tokenizer = try Tokenizer(checkpoint: model, path: ggufPath)
+    var tokenCount = 0
+    let encodeTime = try best(runs) { tokenCount = tokenizer.encode(wikiText).count }
+    rows.append(("Tokenizer encode (WikiText-2 test, \(tokenCount) ids)", String(format: "%.3f s", encodeTime),
+                 String(format: "%.1f MB/s, %.0f k tokens/s", Double(wikiText.utf8.count) / encodeTime / 1e6,
+                        Double(tokenCount) / encodeTime / 1e3)))
     if checksum.isNaN { print("checksum NaN") }
 } catch {
     FileHandle.standardError.write(Data("benchmark failed: \((error as? LocalizedError)?.errorDescription ?? "\(error)")\n".utf8))

@@ -5,6 +5,6 @@ struct Quanta: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "quanta",
         abstract: "Offline LLM conversion, quantization and evaluation.",
-        subcommands: [ConvertCommand.self, InspectCommand.self]
+        subcommands: [ConvertCommand.self, InspectCommand.self, TokenizeCommand.self]
     )
 }

@@ -42,6 +42,13 @@ public enum GGUFImporter {
             tokenizerConfig: tokenizerFiles?.tokenizerConfig, generationConfig: tokenizerFiles?.generationConfig)
     }
 
+    /// The Hugging Face `tokenizer.json` and `tokenizer_config.json` bytes built from the GGUF's
+    /// `tokenizer.ggml.*` metadata, without importing tensors; nil when it has no tokenizer.
+    public static func tokenizerFiles(from file: GGUFFile) throws(FormatError) -> (tokenizer: Data, tokenizerConfig: Data)? {
+        guard let files = try GGUFTokenizerBuilder.build(from: file, config: config(from: file)) else { return nil }
+        return (files.tokenizer, files.tokenizerConfig)
+    }
+
     /// Imports the GGUF file at `path`.
     public static func importCheckpoint(path: String) throws(FormatError) -> ModelCheckpoint {
         try importCheckpoint(GGUFFile(path: path))
