@@ -59,6 +59,8 @@ do {
     rows.append(("safetensors load BF16 → f32", String(format: "%.3f s", bf16Time),
                  String(format: "%.2f GB/s of file", fpBytes / 2 / bf16Time / 1e9)))
     if checksum.isNaN { print("checksum NaN") }
+    rows += try transformerBenchmarkRows(checkpoint: model, runs: runs)
+    rows += try transformerBenchmarkRows(checkpoint: model, runs: runs)
 } catch {
     FileHandle.standardError.write(Data("benchmark failed: \((error as? LocalizedError)?.errorDescription ?? "\(error)")\n".utf8))
     exit(1)
