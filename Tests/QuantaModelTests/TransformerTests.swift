@@ -36,6 +36,14 @@ import Testing
         #expect(error < 1e-4, "max error \(error)")
     }
 
+    @Test func threadedHeadsEqualTheSerialPass() throws {
+        let checkpoint = TinyTransformer.checkpoint(config: TinyTransformer.config(maxPositions: 256))
+        let serial = try TransformerModel(checkpoint: checkpoint)
+        let threaded = try TransformerModel(checkpoint: checkpoint, computeContext: ComputeContext(threadCount: 2))
+        let tokens = TinyTransformer.tokens(count: 140, seed: 8)
+        #expect(try threaded.forward(tokens: tokens) == serial.forward(tokens: tokens))
+    }
+
     @Test func incrementalDecodingEqualsTheFullWindow() throws {
         let checkpoint = TinyTransformer.checkpoint(config: TinyTransformer.config(tied: false, attentionBias: true))
         let model = try TransformerModel(checkpoint: checkpoint)

@@ -28,7 +28,9 @@ public struct FeedForward: Sendable {
             up.values.withUnsafeBufferPointer { upBuffer in
                 let gateBase = SharedPointer(gateBuffer.baseAddress!)
                 let upBase = SharedPointer(UnsafeMutablePointer(mutating: upBuffer.baseAddress!))
-                context.parallelFor(0..<normalized.rows) { rowRange in
+                // Small batches (decoding) stay on the calling thread.
+                let rowContext = normalized.rows < 16 ? ComputeContext.serial() : context
+                rowContext.parallelFor(0..<normalized.rows) { rowRange in
                     let offset = rowRange.lowerBound * width
                     VectorKernels.siluMultiply(
                         gate: gateBase.base + offset, up: upBase.base + offset, count: rowRange.count * width)

@@ -150,6 +150,7 @@ public struct TransformerModel: Sendable {
     }
 
     /// The offset (from the start) of the largest value, the first of equal ones.
+    @inlinable
     public static func argmax<Values: Collection<Float>>(_ values: Values) -> Int {
         var best = values.startIndex
         for index in values.indices where values[index] > values[best] { best = index }
