@@ -18,7 +18,9 @@ func llamaCppF32Speed() -> (prefill: Double, decode: Double) {
 
 /// Transformer rows: prefill of a 512-token window (the head on the last row only, as
 /// llama-bench's pp512) and greedy decoding of 128 tokens after an 8-token prompt (tg128),
-/// with 1 and 2 threads (ours and OpenBLAS's).
+/// with 1 and 2 threads (ours and OpenBLAS's). OpenBLAS cannot grow past the thread count
+/// it started with, so the 2-thread rows need OPENBLAS_NUM_THREADS unset or ≥ 2; each row
+/// names the BLAS thread count it really ran with.
 func transformerBenchmarkRows(checkpoint: ModelCheckpoint, runs: Int) throws -> [(String, String, String)] {
     var model = try TransformerModel(checkpoint: checkpoint)
     let anchor = llamaCppF32Speed()
@@ -30,19 +32,20 @@ func transformerBenchmarkRows(checkpoint: ModelCheckpoint, runs: Int) throws -> 
         let context = ComputeContext(threadCount: threads)
         context.applyBLASThreadCount()
         model.computeContext = context
+        let label = "SmolLM2 f32, \(threads) thread\(threads > 1 ? "s" : "") (BLAS \(ComputeContext.blasThreadCount))"
         var sink: Float = 0
         let prefillTime = try best(runs) {
             let hidden = try model.forward(tokens: window)
             sink += model.logits(hidden: hidden, rows: (hidden.rows - 1)..<hidden.rows).values[0]
         }
         rows.append((
-            "transformer prefill pp512, SmolLM2 f32, \(threads) thread\(threads > 1 ? "s" : "")",
+            "transformer prefill pp512, \(label)",
             String(format: "%.3f s", prefillTime),
             String(format: "%.0f tok/s (llama.cpp F32, 2 threads: %.0f)", 512 / prefillTime, anchor.prefill)))
         var decodeSeconds = Double.infinity
         for _ in 0..<runs { decodeSeconds = min(decodeSeconds, try timeDecoding(model, prompt: prompt, steps: 128, sink: &sink)) }
         rows.append((
-            "transformer decode tg128, SmolLM2 f32, \(threads) thread\(threads > 1 ? "s" : "")",
+            "transformer decode tg128, \(label)",
             String(format: "%.3f s", decodeSeconds),
             String(format: "%.1f tok/s (llama.cpp F32, 2 threads: %.0f)", 128 / decodeSeconds, anchor.decode)))
         if sink.isNaN { print("transformer checksum NaN") }

@@ -60,7 +60,6 @@ do {
                  String(format: "%.2f GB/s of file", fpBytes / 2 / bf16Time / 1e9)))
     if checksum.isNaN { print("checksum NaN") }
     rows += try transformerBenchmarkRows(checkpoint: model, runs: runs)
-    rows += try transformerBenchmarkRows(checkpoint: model, runs: runs)
 } catch {
     FileHandle.standardError.write(Data("benchmark failed: \((error as? LocalizedError)?.errorDescription ?? "\(error)")\n".utf8))
     exit(1)
