@@ -69,6 +69,7 @@ do {
                  String(format: "%.1f MB/s, %.0f k tokens/s", Double(wikiText.utf8.count) / encodeTime / 1e6,
                         Double(tokenCount) / encodeTime / 1e3)))
     if checksum.isNaN { print("checksum NaN") }
+    rows += try transformerBenchmarkRows(checkpoint: model, runs: runs)
 } catch {
     FileHandle.standardError.write(Data("benchmark failed: \((error as? LocalizedError)?.errorDescription ?? "\(error)")\n".utf8))
     exit(1)

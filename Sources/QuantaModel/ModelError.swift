@@ -10,6 +10,7 @@ public enum ModelError: LocalizedError, Equatable {
     case tokenOutOfRange(token: Int, vocabularySize: Int)
     case contextTooLong(requested: Int, maximum: Int)
     case emptyInput(detail: String)
+    case invalidConfiguration(field: String, detail: String)
 
     public var errorDescription: String? {
         switch self {
@@ -29,6 +30,8 @@ public enum ModelError: LocalizedError, Equatable {
             "a window of \(requested) tokens exceeds the model's context of \(maximum) (max_position_embeddings); use a smaller --context"
         case .emptyInput(let detail):
             detail
+        case .invalidConfiguration(let field, let detail):
+            "config.json field '\(field)': \(detail); fix the model's config"
         }
     }
 }

@@ -1,0 +1,82 @@
+import Foundation
+import QuantaFormats
+import QuantaTensor
+
+extension TransformerModel {
+    /// Builds the model from a checkpoint in Hugging Face naming: every weight the config
+    /// implies (`LlamaTensorLayout`) must be present with its shape; f16/bf16/f64 tensors
+    /// are widened to float32. Extra tensors (rotary caches, a tied `lm_head.weight`) are
+    /// ignored; loaders reject unexpected ones before this point.
+    public init(checkpoint: ModelCheckpoint, computeContext: ComputeContext = .serial()) throws(ModelError) {
+        let config = checkpoint.config
+        do {
+            try config.validate(path: "config.json")
+        } catch {
+            throw .invalidConfiguration(field: "config", detail: error.errorDescription ?? "\(error)")
+        }
+        var byName: [String: Tensor] = [:]
+        for item in checkpoint.tensors { byName[item.name] = item.tensor }
+
+        func matrix(_ name: String) throws(ModelError) -> Matrix {
+            let tensor = try checked(name)
+            do {
+                return try Matrix(rows: tensor.shape[0], columns: tensor.shape[1], values: tensor.floatValues())
+            } catch {
+                throw .weightShapeMismatch(name: name, expected: tensor.shape, actual: tensor.shape)
+            }
+        }
+        func vector(_ name: String) throws(ModelError) -> [Float] {
+            let tensor = try checked(name)
+            do { return try tensor.floatValues() } catch {
+                throw .weightShapeMismatch(name: name, expected: tensor.shape, actual: tensor.shape)
+            }
+        }
+        func checked(_ name: String) throws(ModelError) -> Tensor {
+            guard let tensor = byName[name] else { throw .missingWeight(name: name) }
+            let expected = LlamaTensorLayout.expectedShape(of: name, for: config) ?? tensor.shape
+            guard tensor.shape == expected, tensor.dtype.isFloatingPoint else {
+                throw .weightShapeMismatch(name: name, expected: expected, actual: tensor.shape)
+            }
+            return tensor
+        }
+        func linear(_ name: String, bias hasBias: Bool) throws(ModelError) -> DenseLinear {
+            try DenseLinear(
+                weight: matrix(name + ".weight"), bias: hasBias ? vector(name + ".bias") : nil, name: name + ".weight")
+        }
+
+        let epsilon = Float(config.rmsNormEpsilon)
+        let rotary = try RotaryEmbedding(config: config)
+        let embedding = try matrix("model.embed_tokens.weight")
+        var layers: [DecoderLayer] = []
+        layers.reserveCapacity(config.layerCount)
+        for index in 0..<config.layerCount {
+            let prefix = "model.layers.\(index)."
+            let attention = SelfAttention(
+                queryProjection: try linear(prefix + "self_attn.q_proj", bias: config.attentionBias),
+                keyProjection: try linear(prefix + "self_attn.k_proj", bias: config.attentionBias),
+                valueProjection: try linear(prefix + "self_attn.v_proj", bias: config.attentionBias),
+                outputProjection: try linear(prefix + "self_attn.o_proj", bias: false),
+                heads: config.attentionHeads, kvHeads: config.kvHeads, headDimension: config.headDimension,
+                rotary: rotary)
+            let feedForward = FeedForward(
+                gateProjection: try linear(prefix + "mlp.gate_proj", bias: config.mlpBias),
+                upProjection: try linear(prefix + "mlp.up_proj", bias: config.mlpBias),
+                downProjection: try linear(prefix + "mlp.down_proj", bias: config.mlpBias))
+            layers.append(
+                DecoderLayer(
+                    index: index,
+                    inputNorm: RMSNorm(weight: try vector(prefix + "input_layernorm.weight"), epsilon: epsilon),
+                    attention: attention,
+                    postAttentionNorm: RMSNorm(weight: try vector(prefix + "post_attention_layernorm.weight"), epsilon: epsilon),
+                    feedForward: feedForward))
+        }
+        let finalNorm = RMSNorm(weight: try vector("model.norm.weight"), epsilon: epsilon)
+        let head =
+            config.tieWordEmbeddings
+            ? try DenseLinear(weight: embedding, name: "model.embed_tokens.weight")
+            : try linear("lm_head", bias: false)
+        self.init(
+            config: config, embedding: embedding, layers: layers, finalNorm: finalNorm, head: head,
+            computeContext: computeContext)
+    }
+}
