@@ -5,6 +5,8 @@ struct Quanta: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "quanta",
         abstract: "Offline LLM conversion, quantization and evaluation.",
-        subcommands: [ConvertCommand.self, InspectCommand.self, TokenizeCommand.self]
+        subcommands: [
+            ConvertCommand.self, InspectCommand.self, TokenizeCommand.self, EvalCommand.self, GenerateCommand.self,
+        ]
     )
 }

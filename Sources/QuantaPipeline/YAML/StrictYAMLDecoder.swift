@@ -80,11 +80,24 @@ final class KeyTracker {
         return mappings.count - 1
     }
 
+    /// Throws for the first key that no container decoding its mapping read. Several
+    /// containers may decode one mapping (a type and its nested parts), so reads are merged
+    /// per coding path.
     func checkUnusedKeys(path: String) throws(PipelineError) {
+        var readKeys: [String: Set<String>] = [:]
+        var allowedKeys: [String: Set<String>] = [:]
         for mapping in mappings {
+            let field = StrictYAMLDecoder.field(mapping.codingPath)
+            readKeys[field, default: []].formUnion(mapping.readKeys)
+            allowedKeys[field, default: []].formUnion(mapping.allowedKeys)
+        }
+        for mapping in mappings {
+            let field = StrictYAMLDecoder.field(mapping.codingPath)
             for (key, _) in mapping.node {
-                guard let name = key.string, !mapping.readKeys.contains(name) else { continue }
-                throw .unknownKey(path: path, line: key.mark?.line, key: name, allowed: mapping.allowedKeys.sorted())
+                guard let name = key.string, readKeys[field]?.contains(name) != true else { continue }
+                throw .unknownKey(
+                    path: path, line: key.mark?.line, key: field.isEmpty ? name : field + "." + name,
+                    allowed: (allowedKeys[field] ?? []).sorted())
             }
         }
     }

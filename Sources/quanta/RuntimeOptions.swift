@@ -1,0 +1,39 @@
+import ArgumentParser
+import Foundation
+import QuantaTensor
+
+/// Options shared by every command that computes.
+struct RuntimeOptions: ParsableArguments {
+    @Option(help: "Threads for parallel work (default: all cores). BLAS threads follow OPENBLAS_NUM_THREADS.")
+    var threads: Int?
+
+    @Option(help: "Seed for anything random (sampling, calibration windows, rotations).")
+    var seed: UInt64 = 0
+
+    func validate() throws {
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
+    }
+
+    var computeContext: ComputeContext {
+        ComputeContext(threadCount: threads ?? ProcessInfo.processInfo.activeProcessorCount, seed: seed)
+    }
+}
+
+/// Progress with an ETA on standard error, only when it is a terminal.
+struct ProgressLine {
+    let label: String
+    let enabled: Bool
+
+    init(label: String, quiet: Bool = false) {
+        self.label = label
+        enabled = !quiet && isatty(STDERR_FILENO) != 0
+    }
+
+    func update(done: Int, total: Int, elapsed: Double) {
+        guard enabled else { return }
+        let remaining = done > 0 ? elapsed / Double(done) * Double(total - done) : 0
+        let text = String(format: "\r%@ %d/%d  %.0fs elapsed, ETA %.0fs   ", label, done, total, elapsed, remaining)
+        FileHandle.standardError.write(Data(text.utf8))
+        if done == total { FileHandle.standardError.write(Data("\n".utf8)) }
+    }
+}
