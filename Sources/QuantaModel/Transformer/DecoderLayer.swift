@@ -89,7 +89,7 @@ public struct DecoderLayer: Sendable {
     }
 
     /// `target += addend` (same shape).
-    static func addInPlace(_ addend: Matrix, to target: inout Matrix) {
+    public static func addInPlace(_ addend: Matrix, to target: inout Matrix) {
         precondition(addend.rows == target.rows && addend.columns == target.columns, "residual shapes differ")
         let count = addend.values.count
         guard count > 0 else { return }

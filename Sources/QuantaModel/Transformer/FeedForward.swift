@@ -21,6 +21,13 @@ public struct FeedForward: Sendable {
     /// The MLP output for `normalized` (`rows × hidden`); `observeDownInput` receives the
     /// `down_proj` input (`rows × intermediate`).
     func forward(_ normalized: Matrix, context: ComputeContext, observeDownInput: ((Matrix) -> Void)?) -> Matrix {
+        let activation = self.activation(normalized, context: context)
+        observeDownInput?(activation)
+        return downProjection.apply(activation)
+    }
+
+    /// silu(gate_proj(x)) · up_proj(x) (`rows × intermediate`): the input of `down_proj`.
+    public func activation(_ normalized: Matrix, context: ComputeContext) -> Matrix {
         var gate = gateProjection.apply(normalized)
         let up = upProjection.apply(normalized)
         let width = gate.columns
@@ -37,7 +44,6 @@ public struct FeedForward: Sendable {
                 }
             }
         }
-        observeDownInput?(gate)
-        return downProjection.apply(gate)
+        return gate
     }
 }

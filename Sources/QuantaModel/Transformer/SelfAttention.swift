@@ -50,6 +50,16 @@ public struct SelfAttention: Sendable {
         _ normalized: Matrix, positions: Range<Int>, cache: inout KVCache.Layer?, context: ComputeContext,
         observeOutputInput: ((Matrix) -> Void)?
     ) -> Matrix {
+        let attended = self.attended(normalized, positions: positions, cache: &cache, context: context)
+        observeOutputInput?(attended)
+        return outputProjection.apply(attended)
+    }
+
+    /// The per-head attention results concatenated (`rows × heads·headDimension`): the input
+    /// of `o_proj`. Staged calibration runs this, then `outputProjection`, itself.
+    public func attended(
+        _ normalized: Matrix, positions: Range<Int>, cache: inout KVCache.Layer?, context: ComputeContext
+    ) -> Matrix {
         let rows = normalized.rows
         var (query, key, value) = projectAndRotate(normalized, positions: positions)
         var attended = Matrix(rows: rows, columns: heads * headDimension)
@@ -81,8 +91,7 @@ public struct SelfAttention: Sendable {
                 }
             }
         }
-        observeOutputInput?(attended)
-        return outputProjection.apply(attended)
+        return attended
     }
 
     /// q, k, v of `normalized`, with q and k rotated for `positions`.
