@@ -6,6 +6,7 @@ public enum AlgorithmError: LocalizedError, Equatable {
     case shapeMismatch(detail: String)
     case factorizationFailed(layer: String, detail: String)
     case noCalibrationData(layer: String)
+    case invalidInput(detail: String)
 
     public var errorDescription: String? {
         switch self {
@@ -17,6 +18,8 @@ public enum AlgorithmError: LocalizedError, Equatable {
             "\(layer): \(detail); raise the dampening in the recipe"
         case .noCalibrationData(let layer):
             "\(layer): no calibration activations reached this layer; check the calibration set"
+        case .invalidInput(let detail):
+            "invalid input: \(detail); check the weights and calibration data for NaN or infinity"
         }
     }
 }

@@ -1,0 +1,64 @@
+import QuantaTensor
+
+/// A quantized weight matrix `[output × input]`: integer codes with per-row, per-group
+/// scales and zero points, plus the dequantized floats the codes stand for.
+///
+/// Everything a packer needs to store it losslessly: element `(row, column)` dequantizes to
+/// `scales[row, g] · (codes[row·columns + column] − zeroPoints[row·groupCount + g])` with
+/// `g = groupIndex[column]`, which equals `dequantized[row, column]` bit for bit.
+public struct QuantizedWeight: Sendable, Equatable {
+    /// The scheme the weight was quantized with.
+    public let scheme: QuantizationScheme
+    /// The dequantized weights `[output × input]` (float32).
+    public var dequantized: Matrix
+    /// Codes in `0 … scheme.maximumCode`, row-major `[output × input]`, original column order.
+    public var codes: [UInt8]
+    /// Scales `[output × groupCount]`.
+    public var scales: Matrix
+    /// Integer zero points, row-major `[output × groupCount]`.
+    public var zeroPoints: [UInt8]
+    /// The group of each input column (GPTQ `g_idx`): `column / groupSize` unless act-order
+    /// formed groups in permuted order (`ActOrder.dynamic`); all 0 for per-channel.
+    public var groupIndex: [Int]
+    /// For act-order: the input columns in the order they were quantized
+    /// (`permutation[k]` is the original column processed k-th); `nil` otherwise.
+    public var permutation: [Int]?
+
+    public init(
+        scheme: QuantizationScheme, dequantized: Matrix, codes: [UInt8], scales: Matrix, zeroPoints: [UInt8],
+        groupIndex: [Int], permutation: [Int]? = nil
+    ) {
+        precondition(codes.count == dequantized.rows * dequantized.columns, "one code per weight")
+        precondition(scales.rows == dequantized.rows && zeroPoints.count == scales.rows * scales.columns)
+        precondition(groupIndex.count == dequantized.columns, "one group index per input column")
+        self.scheme = scheme
+        self.dequantized = dequantized
+        self.codes = codes
+        self.scales = scales
+        self.zeroPoints = zeroPoints
+        self.groupIndex = groupIndex
+        self.permutation = permutation
+    }
+
+    /// Output rows.
+    public var rows: Int { dequantized.rows }
+    /// Input columns.
+    public var columns: Int { dequantized.columns }
+    /// Groups per output row.
+    public var groupCount: Int { scales.columns }
+
+    /// The weights rebuilt from codes, scales, zero points and `groupIndex` alone (the scalar
+    /// reference a packed format's dequantizer must match).
+    public func reconstructed() -> Matrix {
+        var result = Matrix(rows: rows, columns: columns)
+        for row in 0..<rows {
+            for column in 0..<columns {
+                let group = groupIndex[column]
+                result.values[row * columns + column] = Quantizer.dequantize(
+                    code: Float(codes[row * columns + column]), scale: scales.values[row * groupCount + group],
+                    zeroPoint: Float(zeroPoints[row * groupCount + group]))
+            }
+        }
+        return result
+    }
+}
