@@ -14,8 +14,8 @@ extension GPTQSolver {
     struct LazyBatchSolution {
         /// Codes `[rows × columns]` in processing order.
         var codes: [UInt8]
-        /// Dequantized weights in processing order.
-        var dequantized: Matrix
+        /// Dequantized weights `[rows × columns]` in processing order.
+        var dequantized: [Float]
         /// Parameters of every group (indexed as `groupOfPosition`).
         var groups: [GroupParameters?]
         /// `Σ (w − q)² / (2 U_cc²)`.
@@ -32,10 +32,10 @@ extension GPTQSolver {
     ) -> LazyBatchSolution {
         let rows = work.rows
         let columns = work.columns
-        var work = work
+        var work = work.values  // a plain array: written in place each block
         var groups = groups
         var codes = [UInt8](repeating: 0, count: rows * columns)
-        var dequantized = Matrix(rows: rows, columns: columns)
+        var dequantized = [Float](repeating: 0, count: rows * columns)
         var rowLosses = [Double](repeating: 0, count: rows)
         guard rows > 0, columns > 0 else {
             return LazyBatchSolution(codes: codes, dequantized: dequantized, groups: groups, loss: 0)
@@ -54,7 +54,7 @@ extension GPTQSolver {
                 var start = (blockStart + groupSize - 1) / groupSize * groupSize
                 while start < blockEnd {
                     let groupColumns = start..<min(start + groupSize, columns)
-                    groups[start / groupSize] = work.values.withUnsafeBufferPointer { values in
+                    groups[start / groupSize] = work.withUnsafeBufferPointer { values in
                         Quantizer.groupParameters(
                             values: values, rowStride: columns, rows: rows, columns: groupColumns, scheme: scheme)
                     }
@@ -64,12 +64,12 @@ extension GPTQSolver {
             let blockGroups = groups
             let blockGroupOf = Array(groupOfPosition[blockStart..<blockEnd])
 
-            work.values.withUnsafeMutableBufferPointer { workBuffer in
+            work.withUnsafeMutableBufferPointer { workBuffer in
                 factor.values.withUnsafeBufferPointer { factorBuffer in
                     blockWeights.withUnsafeMutableBufferPointer { weightsBuffer in
                         blockErrors.withUnsafeMutableBufferPointer { errorsBuffer in
                             codes.withUnsafeMutableBufferPointer { codesBuffer in
-                                dequantized.values.withUnsafeMutableBufferPointer { dequantizedBuffer in
+                                dequantized.withUnsafeMutableBufferPointer { dequantizedBuffer in
                                     rowLosses.withUnsafeMutableBufferPointer { lossBuffer in
                                         let shared = SharedBuffers(
                                             work: workBuffer.baseAddress!, factor: factorBuffer.baseAddress!,

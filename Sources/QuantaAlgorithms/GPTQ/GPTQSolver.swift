@@ -99,14 +99,18 @@ public enum GPTQSolver {
         }
 
         // Dead inputs: H_ii = 0 → H_ii = 1, W[:, i] = 0.
-        var work = weight
-        var hessian = hessian
+        // (Element writes go to plain arrays: writing through `Matrix.values`, an observed
+        // property, copies the whole array each time.)
+        var workValues = weight.values
+        var hessianValues = hessian.values
         var deadInputs = 0
-        for column in 0..<columns where hessian.values[column * columns + column] == 0 {
-            hessian.values[column * columns + column] = 1
-            for row in 0..<rows { work.values[row * columns + column] = 0 }
+        for column in 0..<columns where hessianValues[column * columns + column] == 0 {
+            hessianValues[column * columns + column] = 1
+            for row in 0..<rows { workValues[row * columns + column] = 0 }
             deadInputs += 1
         }
+        var work = Matrix(rows: rows, columns: columns, exactly: workValues)
+        var hessian = Matrix(rows: columns, columns: columns, exactly: hessianValues)
 
         // Static groups: parameters fixed up front in original order (after dead zeroing).
         if actOrder == .static, scheme.groupSize != nil {
@@ -146,23 +150,23 @@ public enum GPTQSolver {
             for row in 0..<rows {
                 for position in 0..<columns {
                     codes[row * columns + permutation[position]] = solution.codes[row * columns + position]
-                    dequantized.values[row * columns + permutation[position]] =
-                        solution.dequantized.values[row * columns + position]
+                    dequantized[row * columns + permutation[position]] = solution.dequantized[row * columns + position]
                 }
             }
             for position in 0..<columns { groupIndex[permutation[position]] = groupOfPosition[position] }
         }
-        var scales = Matrix(rows: rows, columns: groupCount)
+        var scales = [Float](repeating: 0, count: rows * groupCount)
         var zeroPoints = [UInt8](repeating: 0, count: rows * groupCount)
         for (group, parameters) in solution.groups.enumerated() {
             guard let parameters else { continue }
             for row in 0..<rows {
-                scales.values[row * groupCount + group] = parameters.scales[row]
+                scales[row * groupCount + group] = parameters.scales[row]
                 zeroPoints[row * groupCount + group] = parameters.zeroPoints[row]
             }
         }
         let quantized = QuantizedWeight(
-            scheme: scheme, dequantized: dequantized, codes: codes, scales: scales, zeroPoints: zeroPoints,
+            scheme: scheme, dequantized: Matrix(rows: rows, columns: columns, exactly: dequantized), codes: codes,
+            scales: Matrix(rows: rows, columns: groupCount, exactly: scales), zeroPoints: zeroPoints,
             groupIndex: groupIndex, permutation: actOrder == .none ? nil : permutation)
         return GPTQResult(
             quantized: quantized, loss: solution.loss, dampeningFraction: factorization.fraction,
@@ -184,8 +188,9 @@ public enum GPTQSolver {
         var fraction = dampening
         for attempt in 0...dampeningRetryLimit {
             let added = Float(fraction * meanDiagonal)
-            var damped = hessian
-            for index in 0..<size { damped.values[index * size + index] += added }
+            var dampedValues = hessian.values
+            for index in 0..<size { dampedValues[index * size + index] += added }
+            let damped = Matrix(rows: size, columns: size, exactly: dampedValues)
             let reason: String
             do {
                 let factor = try LinearAlgebra.upperCholeskyOfInverse(damped, precision: precision)
@@ -223,25 +228,23 @@ public enum GPTQSolver {
 
     /// `matrix[:, order]`.
     static func permutedColumns(_ matrix: Matrix, _ order: [Int]) -> Matrix {
-        var result = matrix
+        var result = matrix.values
         for row in 0..<matrix.rows {
             let start = row * matrix.columns
-            for (position, column) in order.enumerated() {
-                result.values[start + position] = matrix.values[start + column]
-            }
+            for (position, column) in order.enumerated() { result[start + position] = matrix.values[start + column] }
         }
-        return result
+        return Matrix(rows: matrix.rows, columns: matrix.columns, exactly: result)
     }
 
     /// `matrix[order][:, order]`.
     static func permutedSymmetric(_ matrix: Matrix, _ order: [Int]) -> Matrix {
-        var result = matrix
+        var result = matrix.values
         let size = matrix.rows
         for (rowPosition, row) in order.enumerated() {
             for (columnPosition, column) in order.enumerated() {
-                result.values[rowPosition * size + columnPosition] = matrix.values[row * size + column]
+                result[rowPosition * size + columnPosition] = matrix.values[row * size + column]
             }
         }
-        return result
+        return Matrix(rows: size, columns: size, exactly: result)
     }
 }

@@ -46,7 +46,7 @@ public struct HessianAccumulator: Sendable {
         let decay = Float(previous) / Float(sampleCount)
         let weight = 2 / Float(sampleCount)
         guard activations.rows > 0, inputSize > 0 else {
-            for index in hessian.values.indices { hessian.values[index] *= decay }
+            hessian = Matrix(rows: inputSize, columns: inputSize, exactly: hessian.values.map { $0 * decay })
             return
         }
         // H ← decay · H + (2/n) · Xᵀ X in one GEMM (C = alpha · AᵀA + beta · C).

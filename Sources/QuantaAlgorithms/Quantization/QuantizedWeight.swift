@@ -50,15 +50,15 @@ public struct QuantizedWeight: Sendable, Equatable {
     /// The weights rebuilt from codes, scales, zero points and `groupIndex` alone (the scalar
     /// reference a packed format's dequantizer must match).
     public func reconstructed() -> Matrix {
-        var result = Matrix(rows: rows, columns: columns)
+        var result = [Float](repeating: 0, count: rows * columns)
         for row in 0..<rows {
             for column in 0..<columns {
                 let group = groupIndex[column]
-                result.values[row * columns + column] = Quantizer.dequantize(
+                result[row * columns + column] = Quantizer.dequantize(
                     code: Float(codes[row * columns + column]), scale: scales.values[row * groupCount + group],
                     zeroPoint: Float(zeroPoints[row * groupCount + group]))
             }
         }
-        return result
+        return Matrix(rows: rows, columns: columns, exactly: result)
     }
 }

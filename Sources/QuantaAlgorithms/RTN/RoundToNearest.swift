@@ -15,9 +15,11 @@ public enum RoundToNearest {
         let columns = weight.columns
         let groupCount = scheme.groupCount(columns: columns)
         let maxq = Float(scheme.maximumCode)
-        var dequantized = Matrix(rows: rows, columns: columns)
+        // Plain arrays: element writes through `Matrix.values` (an observed property) would
+        // copy the whole array each time.
+        var dequantized = [Float](repeating: 0, count: rows * columns)
         var codes = [UInt8](repeating: 0, count: rows * columns)
-        var scales = Matrix(rows: rows, columns: groupCount)
+        var scales = [Float](repeating: 0, count: rows * groupCount)
         var zeroPoints = [UInt8](repeating: 0, count: rows * groupCount)
         var groupIndex = [Int](repeating: 0, count: columns)
         for group in 0..<groupCount {
@@ -27,18 +29,19 @@ public enum RoundToNearest {
             for row in 0..<rows {
                 let scale = parameters.scales[row]
                 let zeroPoint = Float(parameters.zeroPoints[row])
-                scales.values[row * groupCount + group] = scale
+                scales[row * groupCount + group] = scale
                 zeroPoints[row * groupCount + group] = parameters.zeroPoints[row]
                 for column in groupColumns {
                     let index = row * columns + column
                     let code = Quantizer.code(weight.values[index], scale: scale, zeroPoint: zeroPoint, maximumCode: maxq)
                     codes[index] = UInt8(code)
-                    dequantized.values[index] = Quantizer.dequantize(code: code, scale: scale, zeroPoint: zeroPoint)
+                    dequantized[index] = Quantizer.dequantize(code: code, scale: scale, zeroPoint: zeroPoint)
                 }
             }
         }
         return QuantizedWeight(
-            scheme: scheme, dequantized: dequantized, codes: codes, scales: scales, zeroPoints: zeroPoints,
+            scheme: scheme, dequantized: Matrix(rows: rows, columns: columns, exactly: dequantized), codes: codes,
+            scales: Matrix(rows: rows, columns: groupCount, exactly: scales), zeroPoints: zeroPoints,
             groupIndex: groupIndex)
     }
 
@@ -48,5 +51,13 @@ public enum RoundToNearest {
             throw .invalidInput(
                 detail: "\(name) has a non-finite value at (\(index / max(matrix.columns, 1)), \(index % max(matrix.columns, 1)))")
         }
+    }
+}
+
+extension Matrix {
+    /// A matrix over `values`, whose count the caller guarantees to be `rows · columns`.
+    init(rows: Int, columns: Int, exactly values: [Float]) {
+        precondition(values.count == rows * columns, "\(rows)x\(columns) needs \(rows * columns) values")
+        self = try! Matrix(rows: rows, columns: columns, values: values)
     }
 }
