@@ -7,10 +7,9 @@ public struct Matrix: Sendable, Equatable {
     public let rows: Int
     /// The number of columns (the length of each row).
     public let columns: Int
-    /// The elements in row-major order.
-    public var values: [Float] {
-        didSet { precondition(values.count == rows * columns, "Matrix values must keep \(rows * columns) elements") }
-    }
+    /// The elements in row-major order. Callers keep the count at `rows × columns` (no
+    /// property observer here: one would turn every element write into a full copy).
+    public var values: [Float]
 
     /// A `rows` × `columns` matrix with every element equal to `value`.
     public init(rows: Int, columns: Int, repeating value: Float = 0) {

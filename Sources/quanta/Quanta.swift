@@ -6,7 +6,8 @@ struct Quanta: ParsableCommand {
         commandName: "quanta",
         abstract: "Offline LLM conversion, quantization and evaluation.",
         subcommands: [
-            ConvertCommand.self, InspectCommand.self, TokenizeCommand.self, EvalCommand.self, GenerateCommand.self,
+            ConvertCommand.self, InspectCommand.self, TokenizeCommand.self, QuantizeCommand.self, EvalCommand.self,
+            GenerateCommand.self,
         ]
     )
 }

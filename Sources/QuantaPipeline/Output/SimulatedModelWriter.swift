@@ -1,0 +1,83 @@
+import Foundation
+import QuantaAlgorithms
+import QuantaFormats
+import QuantaTensor
+
+/// Writes a quantization result as a Hugging Face directory holding the dequantized
+/// (simulated) weights, plus everything needed to pack it losslessly later:
+///
+/// - `quantization.safetensors`: per quantized linear `<name>.codes` (U8 `[out, in]`, original
+///   column order), `<name>.scales` (F32 `[out, groups]`), `<name>.zero_points` (U8
+///   `[out, groups]`), `<name>.group_index` (I32 `[in]`) and, with act-order,
+///   `<name>.permutation` (I32 `[in]`, the order columns were quantized in);
+/// - `quantization.json`: format tag, tool version, the recipe and calibration used, and
+///   per tensor its scheme, algorithm, loss and time;
+/// - `recipe.json`: the recipe as applied.
+///
+/// The whole directory is written to a temporary name and renamed into place.
+public enum SimulatedModelWriter {
+    public static let formatName = "quanta-simulated-v1"
+    public static let toolVersion = "quanta 0.1.0"
+
+    public static func write(
+        checkpoint: ModelCheckpoint, outcome: QuantizationOutcome, recipe: Recipe, calibration: CalibrationSpec?,
+        to path: String
+    ) throws {
+        var tensors = checkpoint.tensors
+        var arrays: [NamedTensor] = []
+        var entries: [(String, JSONValue)] = []
+        for record in outcome.records {
+            let weightName = record.name + ".weight"
+            guard let index = tensors.firstIndex(where: { $0.name == weightName }) else {
+                throw FormatError.missingTensor(path: path, tensor: weightName)
+            }
+            let weight = record.weight
+            tensors[index].tensor = try Tensor(
+                shape: [weight.rows, weight.columns], values: weight.dequantized.values)
+            arrays += try [
+                NamedTensor(name: record.name + ".codes", tensor: Tensor(
+                    dtype: .uint8, shape: [weight.rows, weight.columns], storage: TensorStorage(array: weight.codes))),
+                NamedTensor(name: record.name + ".scales", tensor: Tensor(
+                    shape: [weight.rows, weight.groupCount], values: weight.scales.values)),
+                NamedTensor(name: record.name + ".zero_points", tensor: Tensor(
+                    dtype: .uint8, shape: [weight.rows, weight.groupCount], storage: TensorStorage(array: weight.zeroPoints))),
+                NamedTensor(name: record.name + ".group_index", tensor: Tensor(
+                    dtype: .int32, shape: [weight.columns], storage: TensorStorage(array: weight.groupIndex.map(Int32.init)))),
+            ]
+            if let permutation = weight.permutation {
+                arrays.append(NamedTensor(name: record.name + ".permutation", tensor: try Tensor(
+                    dtype: .int32, shape: [weight.columns], storage: TensorStorage(array: permutation.map(Int32.init)))))
+            }
+            var entry: [(String, JSONValue)] = [
+                ("algorithm", .string(record.algorithm.rawValue)), ("stage", .integer(Int64(record.stage))),
+                ("bits", .integer(Int64(weight.scheme.bits))),
+                ("group_size", weight.scheme.groupSize.map { .integer(Int64($0)) } ?? .null),
+                ("symmetric", .bool(weight.scheme.symmetric)), ("shape", .array([.integer(Int64(weight.rows)), .integer(Int64(weight.columns))])),
+                ("loss", .number(record.loss)), ("seconds", .number(record.seconds)),
+            ]
+            if let dampening = record.dampening { entry.append(("dampening", .number(dampening))) }
+            entries.append((record.name, .object(entry)))
+        }
+        let recipeJSON = try JSONValue.parse(recipe.encodedJSON(), path: "recipe")
+        var calibrationJSON = JSONValue.null
+        if let calibration {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            calibrationJSON = try JSONValue.parse(try encoder.encode(calibration), path: "calibration")
+        }
+        let metadata = JSONValue.object([
+            ("format", .string(formatName)), ("tool", .string(toolVersion)), ("recipe", recipeJSON),
+            ("calibration", calibrationJSON), ("bits_per_weight_linears", .number(outcome.bitsPerWeight)),
+            ("seconds", .number(outcome.seconds)), ("arrays", .string("quantization.safetensors")),
+            ("tensors", .object(entries)),
+        ])
+        var quantized = checkpoint
+        quantized.tensors = tensors
+        try AtomicOutput.produce(path) { temporary throws(FormatError) in
+            try HuggingFaceDirectory.write(quantized, to: temporary)
+            try SafetensorsWriter.write(arrays, to: temporary + "/quantization.safetensors")
+            try AtomicOutput.write(Data(metadata.serialized().utf8), to: temporary + "/quantization.json")
+            try AtomicOutput.write(recipe.encodedJSON(), to: temporary + "/recipe.json")
+        }
+    }
+}

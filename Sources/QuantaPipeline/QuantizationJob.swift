@@ -1,0 +1,60 @@
+import Foundation
+import QuantaFormats
+import QuantaModel
+import QuantaTensor
+
+/// The staged run behind `quanta quantize`: load → calibrate → quantize → write.
+public struct QuantizationJob {
+    public var modelPath: String
+    public var recipePath: String
+    public var calibrationPath: String?
+    public var outputPath: String
+    public var context: ComputeContext
+    public var log: (String) -> Void
+
+    public init(
+        modelPath: String, recipePath: String, calibrationPath: String?, outputPath: String, context: ComputeContext,
+        log: @escaping (String) -> Void
+    ) {
+        self.modelPath = modelPath
+        self.recipePath = recipePath
+        self.calibrationPath = calibrationPath
+        self.outputPath = outputPath
+        self.context = context
+        self.log = log
+    }
+
+    /// Runs the job; returns the outcome (also written to `outputPath`).
+    @discardableResult
+    public func run() throws -> QuantizationOutcome {
+        let recipe = try Recipe.load(path: recipePath)
+        let checkpoint = try ModelFiles.loadCheckpoint(path: modelPath)
+        var model = try TransformerModel(checkpoint: checkpoint, computeContext: context)
+        let plan = try LayerPlan(recipe: recipe, layerCount: model.layers.count, recipePath: recipePath)
+        var calibration: CalibrationSpec?
+        var windows: [[Int]] = []
+        if plan.needsCalibration(recipe: recipe) {
+            guard let calibrationPath else {
+                throw PipelineError.unsupported(
+                    detail: "\(recipePath) uses GPTQ, which needs calibration data; give --calibration calibration/NAME.yaml")
+            }
+            let spec = try CalibrationSpec.load(path: calibrationPath)
+            let source = spec.sourcePath(dataDirectory: try CalibrationSpec.defaultDataDirectory())
+            guard FileManager.default.fileExists(atPath: source) else {
+                throw PipelineError.calibrationSource(path: source, detail: "calibration text not found; set QUANTA_DATA")
+            }
+            let tokenizer = try Tokenizer(checkpoint: checkpoint, path: modelPath)
+            let tokens = tokenizer.encode(try TextFile.read(path: source))
+            windows = try spec.windows(from: tokens, sourcePath: source)
+            calibration = spec
+            log("calibration: \(windows.count) windows of \(spec.sequenceLength) tokens from \(source)")
+        }
+        let quantizer = SequentialQuantizer(recipe: recipe, plan: plan, context: context, log: log)
+        let outcome = try quantizer.run(model: &model, windows: windows)
+        try SimulatedModelWriter.write(
+            checkpoint: checkpoint, outcome: outcome, recipe: recipe, calibration: calibration, to: outputPath)
+        log(String(format: "wrote %@: %d linears quantized, %.3f bits per weight, %.1f s", outputPath,
+                   outcome.records.count, outcome.bitsPerWeight, outcome.seconds))
+        return outcome
+    }
+}

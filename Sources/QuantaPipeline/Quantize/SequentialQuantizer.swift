@@ -1,0 +1,176 @@
+import Foundation
+import QuantaAlgorithms
+import QuantaModel
+import QuantaTensor
+
+/// Runs a recipe over a model decoder layer by decoder layer (the GPTQ paper's sequential
+/// scheme, §4 "Implementation"; llm-compressor's sequential pipeline): the calibration
+/// activations entering a layer are the outputs of the already *quantized* layers before it.
+///
+/// Inside a layer, linears are quantized in true-sequential order — q/k/v, then o, then
+/// gate/up, then down — each group's Hessian taken from inputs computed with the groups
+/// before it already quantized, so one staged pass over the calibration set serves the whole
+/// layer. With `true_sequential: false` (the reference code's default) every Hessian comes
+/// from the full-precision layer and the quantized layer is run afterwards to propagate.
+/// Memory: the calibration hidden states plus one intermediate per sample.
+public struct SequentialQuantizer {
+    public var recipe: Recipe
+    public var plan: LayerPlan
+    public var context: ComputeContext
+    /// Receives progress lines (the caller decides where they go).
+    public var log: (String) -> Void
+
+    public init(recipe: Recipe, plan: LayerPlan, context: ComputeContext, log: @escaping (String) -> Void = { _ in }) {
+        self.recipe = recipe
+        self.plan = plan
+        self.context = context
+        self.log = log
+    }
+
+    /// Quantizes `model` in place with calibration `windows` (token ids; unused when every
+    /// targeted linear uses a data-free algorithm).
+    public func run(model: inout TransformerModel, windows: [[Int]]) throws -> QuantizationOutcome {
+        let start = DispatchTime.now().uptimeNanoseconds
+        let calibrated = plan.needsCalibration(recipe: recipe)
+        var hidden: [Matrix] = []
+        if calibrated {
+            guard !windows.isEmpty else { throw PipelineError.unsupported(detail: "GPTQ needs calibration windows; give --calibration") }
+            for window in windows { try model.validate(tokens: window) }
+            hidden = windows.map { model.embed($0) }
+        }
+        let trueSequential = recipe.stages.allSatisfy { $0.gptq?.trueSequential ?? true }
+        var records: [QuantizationRecord] = []
+        for index in model.layers.indices {
+            var layer = model.layers[index]
+            if calibrated {
+                records += try quantizeCalibrated(layer: &layer, hidden: &hidden, trueSequential: trueSequential)
+            } else {
+                for group in LayerPlan.sequentialGroups.indices {
+                    records += try quantize(group: group, of: &layer, hessian: nil)
+                }
+            }
+            model.layers[index] = layer
+            let elapsed = Self.seconds(since: start)
+            let remaining = elapsed / Double(index + 1) * Double(model.layers.count - index - 1)
+            log(String(format: "layer %d/%d done  %.1f s elapsed, ETA %.0f s", index + 1, model.layers.count, elapsed, remaining))
+        }
+        return QuantizationOutcome(records: records, seconds: Self.seconds(since: start))
+    }
+
+    private func quantizeCalibrated(layer: inout DecoderLayer, hidden: inout [Matrix], trueSequential: Bool) throws
+        -> [QuantizationRecord]
+    {
+        var records: [QuantizationRecord] = []
+        var pending: [(group: Int, hessian: Matrix?)] = []
+        /// Hessian of `inputs` for `group` if GPTQ needs it; quantizes now (true-sequential)
+        /// or later.
+        func handle(_ group: Int, _ inputs: [Matrix]) throws {
+            let hessian = try accumulateHessian(group: group, layer: layer, inputs: inputs)
+            if trueSequential {
+                records += try quantize(group: group, of: &layer, hessian: hessian)
+            } else {
+                pending.append((group, hessian))
+            }
+        }
+        let rows = hidden.first?.rows ?? 0
+        let positions = 0..<rows
+        let original = trueSequential ? [] : hidden
+        let attentionInputs = hidden.map { layer.inputNorm.apply($0) }
+        try handle(0, attentionInputs)
+        var noCache: KVCache.Layer? = nil
+        let attended = attentionInputs.map {
+            layer.attention.attended($0, positions: positions, cache: &noCache, context: context)
+        }
+        try handle(1, attended)
+        for sample in hidden.indices {
+            DecoderLayer.addInPlace(layer.attention.outputProjection.apply(attended[sample]), to: &hidden[sample])
+        }
+        let feedForwardInputs = hidden.map { layer.postAttentionNorm.apply($0) }
+        try handle(2, feedForwardInputs)
+        let activations = feedForwardInputs.map { layer.feedForward.activation($0, context: context) }
+        try handle(3, activations)
+        if trueSequential {
+            for sample in hidden.indices {
+                DecoderLayer.addInPlace(layer.feedForward.downProjection.apply(activations[sample]), to: &hidden[sample])
+            }
+            return records
+        }
+        for (group, hessian) in pending { records += try quantize(group: group, of: &layer, hessian: hessian) }
+        hidden = original
+        for sample in hidden.indices {
+            var noLayerCache: KVCache? = nil
+            layer.forward(hidden: &hidden[sample], positions: positions, cache: &noLayerCache, context: context)
+        }
+        return records
+    }
+
+    /// `H = (2/n) Σ x xᵀ` over the samples' inputs of `group`, if one of its linears uses GPTQ.
+    private func accumulateHessian(group: Int, layer: DecoderLayer, inputs: [Matrix]) throws -> Matrix? {
+        let names = LayerPlan.sequentialGroups[group].map { "\(layer.name).\($0)" }
+        guard names.contains(where: { plan.assignments[$0].map { recipe.stages[$0].algorithm == .gptq } ?? false }),
+            let columns = inputs.first?.columns
+        else { return nil }
+        var accumulator = HessianAccumulator(inputSize: columns)
+        for input in inputs { try accumulator.add(input) }
+        return try accumulator.finalized(layer: names.joined(separator: ", "))
+    }
+
+    private func quantize(group: Int, of layer: inout DecoderLayer, hessian: Matrix?) throws -> [QuantizationRecord] {
+        var records: [QuantizationRecord] = []
+        for suffix in LayerPlan.sequentialGroups[group] {
+            let name = "\(layer.name).\(suffix)"
+            guard let stageIndex = plan.assignments[name] else { continue }
+            let stage = recipe.stages[stageIndex]
+            let path = DecoderLayer.linearPath(suffix)
+            guard let dense = layer[keyPath: path] as? DenseLinear else {
+                throw PipelineError.unsupported(detail: "\(name) is already quantized; a linear can be quantized by one stage only")
+            }
+            let start = DispatchTime.now().uptimeNanoseconds
+            var loss = 0.0
+            var dampening: Double?
+            let quantized: QuantizedWeight
+            switch stage.algorithm {
+            case .rtn:
+                quantized = try RoundToNearest.quantize(weight: dense.weight, scheme: stage.scheme)
+            case .gptq:
+                guard let hessian else { throw AlgorithmError.noCalibrationData(layer: name) }
+                let knobs = stage.gptq ?? GPTQKnobs()
+                let result = try GPTQSolver.quantize(
+                    weight: dense.weight, hessian: hessian, scheme: stage.scheme, blockSize: knobs.blockSize,
+                    dampening: knobs.dampening, actOrder: knobs.actOrder, context: context, layer: name
+                ) { retry in
+                    log("\(name): \(retry.reason); retrying with dampening \(retry.nextFraction)")
+                }
+                quantized = result.quantized
+                loss = result.loss
+                dampening = result.dampeningFraction
+            }
+            layer[keyPath: path] = try DenseLinear(weight: quantized.dequantized, bias: dense.bias, name: name)
+            let seconds = Self.seconds(since: start)
+            records.append(
+                QuantizationRecord(
+                    name: name, stage: stageIndex, algorithm: stage.algorithm, weight: quantized, loss: loss,
+                    dampening: dampening, seconds: seconds))
+        }
+        return records
+    }
+
+    static func seconds(since start: UInt64) -> Double {
+        Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+    }
+}
+
+extension DecoderLayer {
+    /// The writable path of the linear `suffix` (`self_attn.q_proj` …) in this layer.
+    static func linearPath(_ suffix: String) -> WritableKeyPath<DecoderLayer, any LinearOperator> {
+        switch suffix {
+        case "self_attn.q_proj": \.attention.queryProjection
+        case "self_attn.k_proj": \.attention.keyProjection
+        case "self_attn.v_proj": \.attention.valueProjection
+        case "self_attn.o_proj": \.attention.outputProjection
+        case "mlp.gate_proj": \.feedForward.gateProjection
+        case "mlp.up_proj": \.feedForward.upProjection
+        default: \.feedForward.downProjection
+        }
+    }
+}

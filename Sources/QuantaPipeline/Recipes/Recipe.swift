@@ -1,0 +1,163 @@
+import Foundation
+import QuantaAlgorithms
+
+/// A quantization recipe: ordered stages, each an algorithm with its scheme, the layers it
+/// targets and its knobs. One YAML file per recipe under `recipes/`:
+///
+///     name: w4a16-gptq-g128
+///     description: GPTQ, 4-bit weights in groups of 128
+///     stages:
+///       - algorithm: gptq
+///         scheme: {bits: 4, group_size: 128, symmetric: false}
+///         block_size: 128
+///         dampening: 0.01
+///         act_order: none        # none | static | dynamic
+///
+/// Unknown keys, keys that do not belong to the stage's algorithm, and wrong types are
+/// errors naming the line.
+public struct Recipe: Codable, Sendable, Equatable {
+    public var name: String
+    public var description: String?
+    public var stages: [RecipeStage]
+
+    public init(name: String, description: String? = nil, stages: [RecipeStage]) {
+        self.name = name
+        self.description = description
+        self.stages = stages
+    }
+
+    /// Reads and validates a recipe file.
+    public static func load(path: String) throws(PipelineError) -> Recipe {
+        let recipe = try StrictYAMLDecoder().decode(Recipe.self, path: path)
+        try recipe.validate(path: path)
+        return recipe
+    }
+
+    /// Parses and validates recipe text.
+    public static func parse(_ text: String, path: String) throws(PipelineError) -> Recipe {
+        let recipe = try StrictYAMLDecoder().decode(Recipe.self, from: text, path: path)
+        try recipe.validate(path: path)
+        return recipe
+    }
+
+    public func validate(path: String) throws(PipelineError) {
+        guard !stages.isEmpty else {
+            throw .invalidValue(path: path, line: nil, field: "stages", detail: "a recipe needs at least one stage")
+        }
+        for (index, stage) in stages.enumerated() {
+            let field = "stages[\(index)]"
+            do { try stage.scheme.validate() } catch {
+                throw .invalidValue(path: path, line: nil, field: field + ".scheme", detail: error.errorDescription ?? "\(error)")
+            }
+            for pattern in stage.targets + stage.ignore {
+                do { _ = try LayerPattern(pattern) } catch {
+                    throw .invalidValue(path: path, line: nil, field: field, detail: error.errorDescription ?? "")
+                }
+            }
+            if let gptq = stage.gptq {
+                guard gptq.blockSize >= 1 else {
+                    throw .invalidValue(path: path, line: nil, field: field + ".block_size", detail: "must be at least 1")
+                }
+                guard gptq.dampening > 0, gptq.dampening < 1 else {
+                    throw .invalidValue(
+                        path: path, line: nil, field: field + ".dampening", detail: "must be in (0, 1), got \(gptq.dampening)")
+                }
+            }
+        }
+    }
+
+    /// The recipe as JSON, stored with outputs for provenance.
+    public func encodedJSON() -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        return (try? encoder.encode(self)) ?? Data()
+    }
+}
+
+/// One stage of a recipe.
+public struct RecipeStage: Codable, Sendable, Equatable {
+    public enum Algorithm: String, Codable, Sendable, CaseIterable {
+        case rtn
+        case gptq
+    }
+
+    public var algorithm: Algorithm
+    public var scheme: QuantizationScheme
+    /// Layers the stage applies to (see `LayerPattern`). Default: every decoder linear.
+    public var targets: [String]
+    /// Layers to leave alone, same syntax. Embeddings and `lm_head` are never quantized.
+    public var ignore: [String]
+    /// GPTQ knobs (present exactly when `algorithm` is `gptq`).
+    public var gptq: GPTQKnobs?
+
+    public init(
+        algorithm: Algorithm, scheme: QuantizationScheme, targets: [String] = ["Linear"], ignore: [String] = [],
+        gptq: GPTQKnobs? = nil
+    ) {
+        self.algorithm = algorithm
+        self.scheme = scheme
+        self.targets = targets
+        self.ignore = ignore
+        self.gptq = algorithm == .gptq ? (gptq ?? GPTQKnobs()) : nil
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case algorithm, scheme, targets, ignore
+        case blockSize = "block_size"
+        case dampening
+        case actOrder = "act_order"
+        case trueSequential = "true_sequential"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        algorithm = try container.decode(Algorithm.self, forKey: .algorithm)
+        scheme = try container.decode(QuantizationScheme.self, forKey: .scheme)
+        targets = try container.decodeIfPresent([String].self, forKey: .targets) ?? ["Linear"]
+        ignore = try container.decodeIfPresent([String].self, forKey: .ignore) ?? []
+        switch algorithm {
+        case .rtn:
+            gptq = nil
+        case .gptq:
+            let defaults = GPTQKnobs()
+            gptq = GPTQKnobs(
+                blockSize: try container.decodeIfPresent(Int.self, forKey: .blockSize) ?? defaults.blockSize,
+                dampening: try container.decodeIfPresent(Double.self, forKey: .dampening) ?? defaults.dampening,
+                actOrder: try container.decodeIfPresent(ActOrder.self, forKey: .actOrder) ?? defaults.actOrder,
+                trueSequential: try container.decodeIfPresent(Bool.self, forKey: .trueSequential) ?? defaults.trueSequential)
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(algorithm, forKey: .algorithm)
+        try container.encode(scheme, forKey: .scheme)
+        try container.encode(targets, forKey: .targets)
+        try container.encode(ignore, forKey: .ignore)
+        if let gptq {
+            try container.encode(gptq.blockSize, forKey: .blockSize)
+            try container.encode(gptq.dampening, forKey: .dampening)
+            try container.encode(gptq.actOrder, forKey: .actOrder)
+            try container.encode(gptq.trueSequential, forKey: .trueSequential)
+        }
+    }
+}
+
+/// GPTQ's knobs, with the reference defaults (block 128, dampening 0.01 of the mean
+/// diagonal) and true-sequential order inside each decoder layer.
+public struct GPTQKnobs: Codable, Sendable, Equatable {
+    public var blockSize = 128
+    public var dampening = 0.01
+    /// Act-order (`none`, `static`, `dynamic`; see `ActOrder`).
+    public var actOrder = ActOrder.none
+    /// Quantize q/k/v, then o, then gate/up, then down, each from inputs of the partly
+    /// quantized layer; `false` takes every Hessian from the full-precision layer.
+    public var trueSequential = true
+
+    public init(blockSize: Int = 128, dampening: Double = 0.01, actOrder: ActOrder = .none, trueSequential: Bool = true) {
+        self.blockSize = blockSize
+        self.dampening = dampening
+        self.actOrder = actOrder
+        self.trueSequential = trueSequential
+    }
+}

@@ -1,0 +1,45 @@
+import ArgumentParser
+import Foundation
+import QuantaPipeline
+
+/// `quanta quantize --model M --recipe R [--calibration C] --output OUT`.
+struct QuantizeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "quantize",
+        abstract: "Quantize a model as a recipe says (RTN, GPTQ), layer by layer with calibration data.",
+        discussion: """
+            OUT is a Hugging Face directory holding the dequantized (simulated) weights plus
+            quantization.safetensors (integer codes, scales, zero points, group indices),
+            quantization.json (schemes, provenance) and recipe.json.
+            Calibration text is found under $QUANTA_DATA (default ../shared/data).
+            """
+    )
+
+    @Option(help: "Model: Hugging Face directory, .h5 or .gguf file.")
+    var model: String
+
+    @Option(help: "Recipe YAML file (see recipes/).")
+    var recipe: String
+
+    @Option(help: "Calibration spec YAML file (see calibration/); needed by GPTQ.")
+    var calibration: String?
+
+    @Option(name: .shortAndLong, help: "Output directory.")
+    var output: String
+
+    @Flag(help: "No progress lines.")
+    var quiet = false
+
+    @OptionGroup var runtime: RuntimeOptions
+
+    func run() throws {
+        let quiet = self.quiet
+        let job = QuantizationJob(
+            modelPath: model, recipePath: recipe, calibrationPath: calibration, outputPath: output,
+            context: runtime.computeContext
+        ) { line in
+            if !quiet { FileHandle.standardError.write(Data((line + "\n").utf8)) }
+        }
+        try job.run()
+    }
+}
