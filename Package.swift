@@ -95,7 +95,7 @@ let package = Package(
         ),
         .testTarget(
             name: "QuantaPipelineTests",
-            dependencies: ["QuantaPipeline", "QuantaAlgorithms", "QuantaTensor"],
+            dependencies: ["QuantaPipeline", "QuantaAlgorithms", "QuantaModel", "QuantaFormats", "QuantaTensor"],
             swiftSettings: vectorCodegen
         ),
         .testTarget(

@@ -143,6 +143,9 @@ public struct SequentialQuantizer {
                 }
                 quantized = result.quantized
                 loss = result.loss
+                if result.deadInputs > 0 {
+                    log("\(name): \(result.deadInputs) of \(dense.weight.columns) inputs never active in calibration; their weights are zeroed")
+                }
                 dampening = result.dampeningFraction
             }
             layer[keyPath: path] = try DenseLinear(weight: quantized.dequantized, bias: dense.bias, name: name)

@@ -11,6 +11,7 @@ struct NodeDecoder: Decoder {
     var userInfo: [CodingUserInfoKey: Any] { [:] }
 
     func container<Key: CodingKey>(keyedBy type: Key.Type) throws -> KeyedDecodingContainer<Key> {
+        tracker.note(node: node, codingPath: codingPath)
         guard let mapping = node.mapping else { throw mismatch("a mapping (key: value lines)") }
         let index = tracker.register(mapping, codingPath: codingPath)
         return KeyedDecodingContainer(KeyedNodeContainer<Key>(decoder: self, mapping: mapping, trackerIndex: index))
@@ -44,7 +45,7 @@ struct NodeDecoder: Decoder {
 
     /// Decodes a scalar value of `type`.
     func scalar<Value: Decodable>(_ type: Value.Type) throws -> Value {
-        tracker.lastLine = node.mark?.line ?? tracker.lastLine
+        tracker.note(node: node, codingPath: codingPath)
         if type == String.self {
             guard let text = node.scalar?.string, node.tag.rawValue != Tag.Name.null.rawValue else { throw mismatch("text") }
             return text as! Value
@@ -105,9 +106,15 @@ struct KeyedNodeContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
 
     func decode<Value: Decodable>(_ type: Value.Type, forKey key: Key) throws -> Value {
         guard let node = value(for: key) else {
-            throw PipelineError.missingValue(
-                path: decoder.path, line: decoder.node.mark?.line,
-                field: StrictYAMLDecoder.field(codingPath + [key]))
+            let field = StrictYAMLDecoder.field(codingPath + [key])
+            let read = decoder.tracker.mappings[trackerIndex].readKeys
+            let others = mapping.keys.compactMap(\.string).filter { !read.contains($0) }
+            if !others.isEmpty {
+                throw PipelineError.invalidValue(
+                    path: decoder.path, line: decoder.node.mark?.line, field: field,
+                    detail: "required key is missing; found '\(others.joined(separator: "', '"))' instead (a typo?)")
+            }
+            throw PipelineError.missingValue(path: decoder.path, line: decoder.node.mark?.line, field: field)
         }
         return try decoder.child(node, key: key).scalar(type)
     }

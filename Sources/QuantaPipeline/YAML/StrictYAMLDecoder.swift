@@ -32,8 +32,12 @@ public struct StrictYAMLDecoder {
         } catch let DecodingError.dataCorrupted(context) {
             throw .invalidValue(
                 path: path, line: tracker.lastLine, field: Self.field(context.codingPath), detail: context.debugDescription)
+        } catch let error as LocalizedError {
+            // A type's own validation inside init(from:): blame the last value read.
+            throw .invalidValue(
+                path: path, line: tracker.lastLine, field: tracker.lastField, detail: error.errorDescription ?? "\(error)")
         } catch {
-            throw .invalidValue(path: path, line: tracker.lastLine, field: "?", detail: "\(error)")
+            throw .invalidValue(path: path, line: tracker.lastLine, field: tracker.lastField, detail: "\(error)")
         }
         try tracker.checkUnusedKeys(path: path)
         return value
@@ -74,6 +78,12 @@ final class KeyTracker {
 
     var mappings: [Mapping] = []
     var lastLine: Int?
+    var lastField = "?"
+
+    func note(node: Node, codingPath: [any CodingKey]) {
+        lastLine = node.mark?.line ?? lastLine
+        lastField = StrictYAMLDecoder.field(codingPath)
+    }
 
     func register(_ node: Node.Mapping, codingPath: [any CodingKey]) -> Int {
         mappings.append(Mapping(node: node, codingPath: codingPath))

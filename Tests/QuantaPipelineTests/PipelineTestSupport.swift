@@ -1,0 +1,45 @@
+import Foundation
+import QuantaFormats
+import QuantaModel
+import QuantaTensor
+
+/// A tiny LLaMA (2 layers, hidden 16, 4 heads / 2 KV heads, MLP 24, vocab 40) with seeded
+/// random weights, for pipeline tests.
+func tinyModelCheckpoint(seed: UInt64 = 1) throws -> ModelCheckpoint {
+    let config = ModelConfig(
+        hiddenSize: 16, intermediateSize: 24, layerCount: 2, attentionHeads: 4, kvHeads: 2,
+        maxPositionEmbeddings: 64, vocabularySize: 40, tieWordEmbeddings: true)
+    var generator = RandomGenerator(seed: seed)
+    var tensors: [NamedTensor] = []
+    for name in LlamaTensorLayout.expectedNames(for: config) {
+        let shape = LlamaTensorLayout.expectedShape(of: name, for: config)!
+        let count = shape.reduce(1, *)
+        let values: [Float] =
+            name.hasSuffix("norm.weight")
+            ? (0..<count).map { _ in 1 + 0.1 * Float(generator.nextNormal()) }
+            : (0..<count).map { _ in 0.3 * Float(generator.nextNormal()) }
+        tensors.append(NamedTensor(name: name, tensor: try Tensor(shape: shape, values: values)))
+    }
+    return ModelCheckpoint(config: config, tensors: tensors)
+}
+
+/// `count` windows of `length` random token ids below 40.
+func tinyWindows(count: Int, length: Int, seed: UInt64 = 2) -> [[Int]] {
+    var generator = RandomGenerator(seed: seed)
+    return (0..<count).map { _ in (0..<length).map { _ in generator.nextInt(below: 40) } }
+}
+
+/// Mean squared difference of the final hidden states of two models over `windows`.
+func outputError(_ model: TransformerModel, _ reference: TransformerModel, windows: [[Int]]) throws -> Double {
+    var sum = 0.0
+    var count = 0
+    for window in windows {
+        let left = try model.forward(tokens: window)
+        let right = try reference.forward(tokens: window)
+        for (a, b) in zip(left.values, right.values) {
+            sum += Double((a - b) * (a - b))
+            count += 1
+        }
+    }
+    return sum / Double(count)
+}
