@@ -106,7 +106,9 @@ let package = Package(
         // Tests on the real SmolLM2 model: need `make model` first (QUANTA_MODEL_GGUF).
         .testTarget(
             name: "QuantaRealModelTests",
-            dependencies: ["QuantaRuntime", "QuantaModel", "QuantaFormats", "QuantaTensor"],
+            dependencies: [
+                "QuantaPipeline", "QuantaAlgorithms", "QuantaRuntime", "QuantaModel", "QuantaFormats", "QuantaTensor",
+            ],
             exclude: ["Python"],
             swiftSettings: vectorCodegen
         ),
