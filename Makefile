@@ -30,7 +30,7 @@ export OPENBLAS_NUM_THREADS ?= 1
 PYTHON_PACKAGES := tokenizers transformers safetensors gguf
 
 .PHONY: all deps pydeps model build convert inspect quantize eval report report-all test test-unit test-model \
-	validate-fp bench clean
+	validate-fp bench bench-quantize clean
 
 all: report
 
@@ -121,6 +121,19 @@ validate-fp: model
 bench: deps model
 	$(RELEASE) --product QuantaBench
 	QUANTA_MODEL_GGUF=$(abspath $(GGUF)) QUANTA_SHARED=$(abspath ../shared) .build/release/QuantaBench
+
+## Quantization wall time and peak memory for w4a16-gptq-g128 with both calibration sizes (1 thread).
+bench-quantize: model | $(QUANTA)
+	@mkdir -p $(OUT)/bench
+	@echo "| recipe | calibration | wall time (s) | peak RSS (MB) | threads |"
+	@echo "|---|---|---|---|---|"
+	@for calibration in wikitext2-valid-32x512 wikitext2-valid-128x2048; do \
+	  OPENBLAS_NUM_THREADS=1 $(QUANTA) quantize --model $(MODEL) --recipe recipes/w4a16-gptq-g128.yaml --threads 1 \
+	    --calibration calibration/$$calibration.yaml --output $(OUT)/bench/$$calibration 2> $(OUT)/bench/$$calibration.log \
+	    || { cat $(OUT)/bench/$$calibration.log; exit 1; }; \
+	  grep '^timing:' $(OUT)/bench/$$calibration.log | sed -E \
+	    "s/timing: wall_seconds=([0-9.]+) peak_rss_mb=([0-9]+) threads=([0-9]+)/| w4a16-gptq-g128 | $$calibration | \1 | \2 | \3 |/"; \
+	done
 
 clean:
 	rm -rf .build $(OUT)

@@ -40,6 +40,13 @@ struct QuantizeCommand: ParsableCommand {
         ) { line in
             if !quiet { FileHandle.standardError.write(Data((line + "\n").utf8)) }
         }
+        let start = Date()
         try job.run()
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        // Linux reports ru_maxrss in KiB.
+        FileHandle.standardError.write(Data(String(
+            format: "timing: wall_seconds=%.1f peak_rss_mb=%.0f threads=%d\n", Date().timeIntervalSince(start),
+            Double(usage.ru_maxrss) / 1024, runtime.computeContext.threadCount).utf8))
     }
 }
