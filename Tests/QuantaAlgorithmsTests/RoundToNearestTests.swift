@@ -42,3 +42,17 @@ import Testing
         }
     }
 }
+
+@Suite struct HalfPrecisionScaleTests {
+    @Test func roundedScalesRebuildTheWeightsExactly() throws {
+        var generator = RandomGenerator(seed: 5)
+        let weight = try Matrix(rows: 6, columns: 20, values: (0..<120).map { _ in Float(generator.nextNormal()) })
+        let quantized = try RoundToNearest.quantize(weight: weight, scheme: QuantizationScheme(bits: 4, groupSize: 8))
+        let rounded = quantized.withHalfPrecisionScales()
+        #expect(rounded.codes == quantized.codes && rounded.zeroPoints == quantized.zeroPoints)
+        #expect(rounded.scales.values.allSatisfy { Float(Float16($0)) == $0 })
+        #expect(rounded.dequantized == rounded.reconstructed())
+        let largest = zip(rounded.dequantized.values, quantized.dequantized.values).map { abs($0 - $1) }.max()!
+        #expect(largest > 0 && largest < 1e-2)
+    }
+}

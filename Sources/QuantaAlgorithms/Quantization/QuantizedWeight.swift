@@ -61,4 +61,14 @@ public struct QuantizedWeight: Sendable, Equatable {
         }
         return Matrix(rows: rows, columns: columns, exactly: result)
     }
+
+    /// This weight with its scales rounded to IEEE half precision (how packed formats store
+    /// them) and the dequantized weights recomputed from the rounded scales, so a packed
+    /// model and its simulation agree exactly. Codes and zero points are unchanged.
+    public func withHalfPrecisionScales() -> QuantizedWeight {
+        var result = self
+        result.scales.values = scales.values.map { Float(Float16($0)) }
+        result.dequantized = result.reconstructed()
+        return result
+    }
 }

@@ -128,7 +128,7 @@ public struct SequentialQuantizer {
             let start = DispatchTime.now().uptimeNanoseconds
             var loss = 0.0
             var dampening: Double?
-            let quantized: QuantizedWeight
+            var quantized: QuantizedWeight
             switch stage.algorithm {
             case .rtn:
                 quantized = try RoundToNearest.quantize(weight: dense.weight, scheme: stage.scheme)
@@ -148,6 +148,8 @@ public struct SequentialQuantizer {
                 }
                 dampening = result.dampeningFraction
             }
+            // Packed formats store f16 scales; simulate exactly what they will hold.
+            quantized = quantized.withHalfPrecisionScales()
             layer[keyPath: path] = try DenseLinear(weight: quantized.dequantized, bias: dense.bias, name: name)
             let seconds = Self.seconds(since: start)
             records.append(
