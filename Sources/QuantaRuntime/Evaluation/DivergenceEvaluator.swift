@@ -49,41 +49,33 @@ public struct DivergenceEvaluator: Sendable {
         for window in 0..<windows {
             let windowTokens = Array(tokens[(window * context)..<((window + 1) * context)])
             try reference.logits(for: windowTokens, rowsPerBlock: perplexity.rowsPerBlock) { rows, logits in
-                logits.values.withUnsafeBufferPointer { values in
-                    for position in rows where scored.contains(position) {
-                        let row = UnsafeBufferPointer(
-                            rebasing: values[((position - rows.lowerBound) * vocabulary)...].prefix(vocabulary))
-                        let logSumExp = Float(LogSoftmax.logSumExp(row))
-                        let slot = position - scored.lowerBound
-                        for index in 0..<vocabulary {
-                            referenceLogProbabilities[slot * vocabulary + index] = row[index] - logSumExp
-                        }
-                        referenceArgmax[slot] = LogSoftmax.argmax(row)
-                        totals.referenceNLL -= Double(row[windowTokens[position + 1]] - logSumExp)
+                LogSoftmax.forEachScoredRow(of: logits, rows: rows, scored: scored) { position, row in
+                    let logSumExp = Float(LogSoftmax.logSumExp(row))
+                    let slot = position - scored.lowerBound
+                    for index in 0..<vocabulary {
+                        referenceLogProbabilities[slot * vocabulary + index] = row[index] - logSumExp
                     }
+                    referenceArgmax[slot] = LogSoftmax.argmax(row)
+                    totals.referenceNLL -= Double(row[windowTokens[position + 1]] - logSumExp)
                 }
             }
             try model.logits(for: windowTokens, rowsPerBlock: perplexity.rowsPerBlock) { rows, logits in
-                logits.values.withUnsafeBufferPointer { values in
-                    for position in rows where scored.contains(position) {
-                        let row = UnsafeBufferPointer(
-                            rebasing: values[((position - rows.lowerBound) * vocabulary)...].prefix(vocabulary))
-                        let logSumExp = Float(LogSoftmax.logSumExp(row))
-                        let slot = position - scored.lowerBound
-                        var divergence = 0.0
-                        for index in 0..<vocabulary {
-                            let referenceLog = referenceLogProbabilities[slot * vocabulary + index]
-                            let probability = expf(referenceLog)
-                            if probability > 0 {
-                                divergence += Double(probability * (referenceLog - (row[index] - logSumExp)))
-                            }
+                LogSoftmax.forEachScoredRow(of: logits, rows: rows, scored: scored) { position, row in
+                    let logSumExp = Float(LogSoftmax.logSumExp(row))
+                    let slot = position - scored.lowerBound
+                    var divergence = 0.0
+                    for index in 0..<vocabulary {
+                        let referenceLog = referenceLogProbabilities[slot * vocabulary + index]
+                        let probability = expf(referenceLog)
+                        if probability > 0 {
+                            divergence += Double(probability * (referenceLog - (row[index] - logSumExp)))
                         }
-                        totals.divergence += divergence
-                        totals.maximum = max(totals.maximum, divergence)
-                        if LogSoftmax.argmax(row) == referenceArgmax[slot] { totals.agreements += 1 }
-                        totals.modelNLL -= Double(row[windowTokens[position + 1]] - logSumExp)
-                        totals.count += 1
                     }
+                    totals.divergence += divergence
+                    totals.maximum = max(totals.maximum, divergence)
+                    if LogSoftmax.argmax(row) == referenceArgmax[slot] { totals.agreements += 1 }
+                    totals.modelNLL -= Double(row[windowTokens[position + 1]] - logSumExp)
+                    totals.count += 1
                 }
             }
             progress?(window + 1, windows, PerplexityEvaluator.seconds(since: start))

@@ -1,5 +1,7 @@
 /// Row-wise log-softmax pieces, computed in f32 like PyTorch's cross-entropy with the sum
 /// of exponentials accumulated in f64 for stability over large vocabularies.
+import QuantaTensor
+
 enum LogSoftmax {
     /// log Σ exp(row) with max subtraction.
     static func logSumExp(_ row: UnsafeBufferPointer<Float>) -> Double {
@@ -18,6 +20,19 @@ enum LogSoftmax {
         return Double(maximum) + log(partial + Double(sum))
     }
 
+    /// Calls `body` with each scored position of a block of logits and that position's row.
+    static func forEachScoredRow(
+        of logits: Matrix, rows: Range<Int>, scored: Range<Int>, _ body: (Int, UnsafeBufferPointer<Float>) -> Void
+    ) {
+        let vocabulary = logits.columns
+        logits.values.withUnsafeBufferPointer { values in
+            for position in rows where scored.contains(position) {
+                let start = (position - rows.lowerBound) * vocabulary
+                body(position, UnsafeBufferPointer(rebasing: values[start..<(start + vocabulary)]))
+            }
+        }
+    }
+
     /// The index of the largest value (first one on ties).
     static func argmax(_ row: UnsafeBufferPointer<Float>) -> Int {
         var best = 0
@@ -27,7 +42,7 @@ enum LogSoftmax {
 }
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif

@@ -42,7 +42,8 @@ public struct PerplexityEvaluator: Sendable {
     public func windowCount(tokenCount: Int, model: any LanguageModel, textPath: String) throws -> Int {
         guard context >= protocolName.minimumContext else {
             throw RuntimeError.invalidOption(
-                name: "context", detail: "must be at least \(protocolName.minimumContext) for the \(protocolName.rawValue) protocol")
+                name: "context",
+                detail: "must be at least \(protocolName.minimumContext) for the \(protocolName.rawValue) protocol")
         }
         if let windowLimit, windowLimit < 1 {
             throw RuntimeError.invalidOption(name: "windows", detail: "must be at least 1")
@@ -73,15 +74,10 @@ public struct PerplexityEvaluator: Sendable {
             let windowTokens = Array(tokens[(window * context)..<((window + 1) * context)])
             var windowSum = 0.0
             try model.logits(for: windowTokens, rowsPerBlock: rowsPerBlock) { rows, logits in
-                let vocabulary = logits.columns
-                logits.values.withUnsafeBufferPointer { values in
-                    for position in rows where scored.contains(position) {
-                        let row = UnsafeBufferPointer(rebasing: values[((position - rows.lowerBound) * vocabulary)...].prefix(vocabulary))
-                        let target = windowTokens[position + 1]
-                        let nll = LogSoftmax.logSumExp(row) - Double(row[target])
-                        windowSum += nll
-                        sumOfSquares += nll * nll
-                    }
+                LogSoftmax.forEachScoredRow(of: logits, rows: rows, scored: scored) { position, row in
+                    let nll = LogSoftmax.logSumExp(row) - Double(row[windowTokens[position + 1]])
+                    windowSum += nll
+                    sumOfSquares += nll * nll
                 }
             }
             sum += windowSum
