@@ -10,12 +10,15 @@ public struct QuantizationJob {
     public var calibrationPath: String?
     public var outputPath: String
     public var context: ComputeContext
+    /// Replaces the calibration spec's seed when set.
+    public var calibrationSeed: UInt64?
     public var log: (String) -> Void
 
     public init(
         modelPath: String, recipePath: String, calibrationPath: String?, outputPath: String, context: ComputeContext,
-        log: @escaping (String) -> Void
+        calibrationSeed: UInt64? = nil, log: @escaping (String) -> Void
     ) {
+        self.calibrationSeed = calibrationSeed
         self.modelPath = modelPath
         self.recipePath = recipePath
         self.calibrationPath = calibrationPath
@@ -38,7 +41,8 @@ public struct QuantizationJob {
                 throw PipelineError.unsupported(
                     detail: "\(recipePath) uses GPTQ, which needs calibration data; give --calibration calibration/NAME.yaml")
             }
-            let spec = try CalibrationSpec.load(path: calibrationPath)
+            var spec = try CalibrationSpec.load(path: calibrationPath)
+            if let calibrationSeed { spec.seed = calibrationSeed }
             let source = spec.sourcePath(dataDirectory: try CalibrationSpec.defaultDataDirectory())
             guard FileManager.default.fileExists(atPath: source) else {
                 throw PipelineError.calibrationSource(path: source, detail: "calibration text not found; set QUANTA_DATA")

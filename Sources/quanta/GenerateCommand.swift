@@ -46,7 +46,7 @@ struct GenerateCommand: ParsableCommand {
         }
         var generator = try TextGenerator(
             model: loaded.model, tokenizer: loaded.tokenizer,
-            sampler: Sampler(temperature: temperature, topK: topK, topP: topP, seed: runtime.seed))
+            sampler: Sampler(temperature: temperature, topK: topK, topP: topP, seed: runtime.seed ?? 0))
         let result = try generator.generate(prompt: text, maxTokens: maxTokens) { piece in
             FileHandle.standardOutput.write(Data(piece.utf8))
         }

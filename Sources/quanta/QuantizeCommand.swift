@@ -36,7 +36,7 @@ struct QuantizeCommand: ParsableCommand {
         let quiet = self.quiet
         let job = QuantizationJob(
             modelPath: model, recipePath: recipe, calibrationPath: calibration, outputPath: output,
-            context: runtime.computeContext
+            context: runtime.computeContext, calibrationSeed: runtime.seed
         ) { line in
             if !quiet { FileHandle.standardError.write(Data((line + "\n").utf8)) }
         }

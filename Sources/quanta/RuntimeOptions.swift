@@ -7,15 +7,15 @@ struct RuntimeOptions: ParsableArguments {
     @Option(help: "Threads for parallel work (default: all cores). BLAS threads follow OPENBLAS_NUM_THREADS.")
     var threads: Int?
 
-    @Option(help: "Seed for anything random (sampling, calibration windows, rotations).")
-    var seed: UInt64 = 0
+    @Option(help: "Seed for anything random (sampling; for quantize, overrides the calibration spec's seed).")
+    var seed: UInt64?
 
     func validate() throws {
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
     }
 
     var computeContext: ComputeContext {
-        ComputeContext(threadCount: threads ?? ProcessInfo.processInfo.activeProcessorCount, seed: seed)
+        ComputeContext(threadCount: threads ?? ProcessInfo.processInfo.activeProcessorCount, seed: seed ?? 0)
     }
 }
 
