@@ -50,7 +50,8 @@ struct ReportCommand: ParsableCommand {
                 row.isReference = false
                 row.name = quantization["recipe"]?["name"]?.stringValue ?? row.name
                 row.bitsPerWeight = bits
-                row.seconds = quantization["seconds"]?.doubleValue
+                row.seconds = (try? JSONValue.read(path: model + "/timing.json"))?["seconds"]?.doubleValue
+                    ?? quantization["seconds"]?.doubleValue
                 // Quantized linears at their bits per weight, everything else at 16 bits.
                 row.megabytes = (Double(linearParameters) * bits + Double(summary.parameterCount - linearParameters) * 16) / 8 / 1e6
             }

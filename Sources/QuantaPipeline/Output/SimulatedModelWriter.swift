@@ -11,8 +11,9 @@ import QuantaTensor
 ///   `[out, groups]`), `<name>.group_index` (I32 `[in]`) and, with act-order,
 ///   `<name>.permutation` (I32 `[in]`, the order columns were quantized in);
 /// - `quantization.json`: format tag, tool version, the recipe and calibration used, and
-///   per tensor its scheme, algorithm, loss and time;
-/// - `recipe.json`: the recipe as applied.
+///   per tensor its scheme, algorithm and loss;
+/// - `recipe.json`: the recipe as applied; `timing.json`: run and per-tensor seconds (the
+///   only file that differs between runs on identical inputs).
 ///
 /// The whole directory is written to a temporary name and renamed into place.
 public enum SimulatedModelWriter {
@@ -53,7 +54,7 @@ public enum SimulatedModelWriter {
                 ("bits", .integer(Int64(weight.scheme.bits))),
                 ("group_size", weight.scheme.groupSize.map { .integer(Int64($0)) } ?? .null),
                 ("symmetric", .bool(weight.scheme.symmetric)), ("shape", .array([.integer(Int64(weight.rows)), .integer(Int64(weight.columns))])),
-                ("loss", .number(record.loss)), ("seconds", .number(record.seconds)),
+                ("loss", .number(record.loss)),
             ]
             if let dampening = record.dampening { entry.append(("dampening", .number(dampening))) }
             entries.append((record.name, .object(entry)))
@@ -68,8 +69,13 @@ public enum SimulatedModelWriter {
         let metadata = JSONValue.object([
             ("format", .string(formatName)), ("tool", .string(toolVersion)), ("recipe", recipeJSON),
             ("calibration", calibrationJSON), ("bits_per_weight_linears", .number(outcome.bitsPerWeight)),
-            ("seconds", .number(outcome.seconds)), ("arrays", .string("quantization.safetensors")),
-            ("tensors", .object(entries)),
+            ("arrays", .string("quantization.safetensors")), ("tensors", .object(entries)),
+        ])
+        // Timings vary run to run, so they live apart: everything else is byte-identical for
+        // identical inputs.
+        let timing = JSONValue.object([
+            ("seconds", .number(outcome.seconds)),
+            ("tensors", .object(outcome.records.map { ($0.name, .number($0.seconds)) })),
         ])
         var quantized = checkpoint
         quantized.tensors = tensors
@@ -78,6 +84,7 @@ public enum SimulatedModelWriter {
             try SafetensorsWriter.write(arrays, to: temporary + "/quantization.safetensors")
             try AtomicOutput.write(Data(metadata.serialized().utf8), to: temporary + "/quantization.json")
             try AtomicOutput.write(recipe.encodedJSON(), to: temporary + "/recipe.json")
+            try AtomicOutput.write(Data(timing.serialized().utf8), to: temporary + "/timing.json")
         }
     }
 }
