@@ -49,6 +49,7 @@ enum PackedKernels {
         let n = layout.inputCount
         let g = layout.groupSize
         let xRaw = UnsafeRawPointer(x)
+        let shifts = chunkShifts(bits: layout.bits)
         for r in rows {
             let row = weights.codeRow(r)
             var total = SIMD8<Float>()
@@ -67,18 +68,18 @@ enum PackedKernels {
                 let kEnd = end >> 3
                 while k &+ 4 <= kEnd {
                     let byte = k &* 32
-                    a0.addProduct(codeMinusZero(Reader.chunk(row, k), offset: offset),
+                    a0.addProduct(codeMinusZero(Reader.chunk(row, k, shifts), offset: offset),
                                   xRaw.loadUnaligned(fromByteOffset: byte, as: SIMD8<Float>.self))
-                    a1.addProduct(codeMinusZero(Reader.chunk(row, k &+ 1), offset: offset),
+                    a1.addProduct(codeMinusZero(Reader.chunk(row, k &+ 1, shifts), offset: offset),
                                   xRaw.loadUnaligned(fromByteOffset: byte &+ 32, as: SIMD8<Float>.self))
-                    a2.addProduct(codeMinusZero(Reader.chunk(row, k &+ 2), offset: offset),
+                    a2.addProduct(codeMinusZero(Reader.chunk(row, k &+ 2, shifts), offset: offset),
                                   xRaw.loadUnaligned(fromByteOffset: byte &+ 64, as: SIMD8<Float>.self))
-                    a3.addProduct(codeMinusZero(Reader.chunk(row, k &+ 3), offset: offset),
+                    a3.addProduct(codeMinusZero(Reader.chunk(row, k &+ 3, shifts), offset: offset),
                                   xRaw.loadUnaligned(fromByteOffset: byte &+ 96, as: SIMD8<Float>.self))
                     k &+= 4
                 }
                 while k < kEnd {
-                    a0.addProduct(codeMinusZero(Reader.chunk(row, k), offset: offset),
+                    a0.addProduct(codeMinusZero(Reader.chunk(row, k, shifts), offset: offset),
                                   xRaw.loadUnaligned(fromByteOffset: k &* 32, as: SIMD8<Float>.self))
                     k &+= 1
                 }
@@ -110,6 +111,7 @@ enum PackedKernels {
         let layout = weights.layout
         let n = layout.inputCount
         let g = layout.groupSize
+        let shifts = chunkShifts(bits: layout.bits)
         for r in rows {
             let row = weights.codeRow(r)
             let target = destination + (r &- rows.lowerBound) &* n
@@ -126,7 +128,7 @@ enum PackedKernels {
                 let kEnd = end >> 3
                 while k < kEnd {
                     targetRaw.storeBytes(
-                        of: codeMinusZero(Reader.chunk(row, k), offset: offset) * scales, toByteOffset: k &* 32,
+                        of: codeMinusZero(Reader.chunk(row, k, shifts), offset: offset) * scales, toByteOffset: k &* 32,
                         as: SIMD8<Float>.self)
                     k &+= 1
                 }
