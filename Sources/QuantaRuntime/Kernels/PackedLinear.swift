@@ -90,21 +90,14 @@ public struct PackedLinear: LinearOperator {
 
     public func apply(input: UnsafePointer<Float>, rows: Int, output: UnsafeMutablePointer<Float>) {
         guard rows > 0 else { return }
-        codes.withUnsafeBytes { codeBytes in
-            scales.withUnsafeBytes { scaleBytes in
-                zeros.withUnsafeBytes { zeroBytes in
-                    let weights = PackedPointers(
-                        codes: codeBytes.baseAddress!, scales: scaleBytes.baseAddress!, zeros: zeroBytes.baseAddress!,
-                        layout: layout)
-                    withPermutedInput(input, rows: rows) { x in
-                        if rows < Self.vectorRowLimit || !PackedKernels.chunkAligned(layout) {
-                            for row in 0..<rows {
-                                multiplyVector(weights, x: x + row * inputCount, y: output + row * outputCount)
-                            }
-                        } else {
-                            multiplyMatrix(weights, x: x, rows: rows, output: output)
-                        }
+        withPointers { weights in
+            withPermutedInput(input, rows: rows) { x in
+                if rows < Self.vectorRowLimit || !PackedKernels.chunkAligned(layout) {
+                    for row in 0..<rows {
+                        multiplyVector(weights, x: x + row * inputCount, y: output + row * outputCount)
                     }
+                } else {
+                    multiplyMatrix(weights, x: x, rows: rows, output: output)
                 }
             }
         }
