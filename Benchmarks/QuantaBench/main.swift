@@ -25,6 +25,11 @@ func touch(_ tensors: [NamedTensor]) throws -> Double {
     return total
 }
 
+if CommandLine.arguments.contains("--kernels") {
+    do { try printKernelBenchmarks() } catch { print("kernel benchmarks failed: \(error)"); exit(1) }
+    exit(0)
+}
+
 guard let ggufPath = ProcessInfo.processInfo.environment["QUANTA_MODEL_GGUF"] else {
     FileHandle.standardError.write(Data("set QUANTA_MODEL_GGUF to the SmolLM2 GGUF (make bench does)\n".utf8))
     exit(2)

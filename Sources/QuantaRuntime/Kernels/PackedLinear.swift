@@ -1,0 +1,187 @@
+import QuantaModel
+import QuantaTensor
+
+/// A linear layer over packed integer weights (docs/packed-weights.md): 2-, 3-, 4- or 8-bit
+/// codes per row, an f16 scale and a packed integer zero point per group, an optional input
+/// permutation (act-order) and an optional f32 bias. The weight stays packed: decoding
+/// (`rows == 1`, and up to `vectorRowLimit − 1` rows) unpacks codes on the fly inside the
+/// GEMV, prefill dequantizes tiles of `tileRows` output rows into a scratch buffer and hands
+/// each tile to `sgemm`.
+///
+/// The component buffers are `TensorStorage`s, possibly borrowed from a memory-mapped
+/// container; the operator keeps them (and so their owner) alive.
+public struct PackedLinear: LinearOperator {
+    /// Bits, group size and shape.
+    public let layout: PackedLayout
+    /// `[outputCount, rowBytes]` packed codes.
+    public let codes: TensorStorage
+    /// `[outputCount, groups]` f16 scales.
+    public let scales: TensorStorage
+    /// `[outputCount, zeroBytes]` packed zero points.
+    public let zeros: TensorStorage
+    /// When present, the operator computes `W · x[inputPermutation]`.
+    public let inputPermutation: [Int32]?
+    /// One value per output, or `nil`.
+    public let bias: [Float]?
+    /// Threads for the GEMV and for tile dequantization (`sgemm` uses OpenBLAS's own setting).
+    public let context: ComputeContext
+    /// Output rows dequantized per `sgemm` call in the prefill path.
+    public let tileRows: Int
+    /// Inputs with fewer rows than this run the GEMV once per row instead of tiles + `sgemm`.
+    public static let vectorRowLimit = 4
+
+    public var inputCount: Int { layout.inputCount }
+    public var outputCount: Int { layout.outputCount }
+    /// Bits per code.
+    public var bits: Int { layout.bits }
+    /// Columns per group.
+    public var groupSize: Int { layout.groupSize }
+
+    /// A packed linear; validates every buffer size against the layout, the permutation
+    /// (each column exactly once) and the bias length, throwing `invalidPackedWeight` with
+    /// `name` on the first mismatch. Nothing is dequantized here.
+    public init(
+        bits: Int, groupSize: Int, inputCount: Int, outputCount: Int,
+        codes: TensorStorage, scales: TensorStorage, zeros: TensorStorage,
+        inputPermutation: [Int32]? = nil, bias: [Float]? = nil,
+        context: ComputeContext = .serial(), name: String = "linear"
+    ) throws(RuntimeError) {
+        let layout = try PackedLayout(
+            bits: bits, groupSize: groupSize, inputCount: inputCount, outputCount: outputCount, name: name)
+        guard inputCount <= Int(Int32.max), outputCount <= Int(Int32.max) else {
+            throw .invalidPackedWeight(name: name, detail: "\(outputCount) × \(inputCount) exceeds BLAS's 32-bit limit")
+        }
+        let expected = [("codes", codes, layout.codeByteCount), ("scales", scales, layout.scaleByteCount),
+                        ("zeros", zeros, layout.zeroByteCount)]
+        for (role, storage, byteCount) in expected where storage.bytes.count != byteCount {
+            throw .invalidPackedWeight(
+                name: name,
+                detail: "\(role) holds \(storage.bytes.count) bytes but \(bits)-bit \(outputCount) × \(inputCount) "
+                    + "with group size \(groupSize) needs \(byteCount)")
+        }
+        if let inputPermutation {
+            guard inputPermutation.count == inputCount else {
+                throw .invalidPackedWeight(
+                    name: name, detail: "input_permutation has \(inputPermutation.count) entries, expected \(inputCount)")
+            }
+            var seen = [Bool](repeating: false, count: inputCount)
+            for (position, column) in inputPermutation.enumerated() {
+                guard column >= 0, Int(column) < inputCount, !seen[Int(column)] else {
+                    throw .invalidPackedWeight(
+                        name: name,
+                        detail: "input_permutation[\(position)] = \(column) is out of range or repeated; it must list 0..<\(inputCount) once each")
+                }
+                seen[Int(column)] = true
+            }
+        }
+        if let bias, bias.count != outputCount {
+            throw .invalidPackedWeight(name: name, detail: "bias has \(bias.count) values, expected \(outputCount)")
+        }
+        self.layout = layout
+        self.codes = codes
+        self.scales = scales
+        self.zeros = zeros
+        self.inputPermutation = inputPermutation
+        self.bias = bias
+        self.context = context
+        // About 512 KiB of f32 per tile (inside L2), between 16 and 256 rows.
+        self.tileRows = max(16, min(256, (1 << 17) / inputCount))
+    }
+
+    public func apply(input: UnsafePointer<Float>, rows: Int, output: UnsafeMutablePointer<Float>) {
+        guard rows > 0 else { return }
+        withPointers { weights in
+            withPermutedInput(input, rows: rows) { x in
+                if rows < Self.vectorRowLimit || !PackedKernels.chunkAligned(layout) {
+                    for row in 0..<rows {
+                        multiplyVector(weights, x: x + row * inputCount, y: output + row * outputCount)
+                    }
+                } else {
+                    multiplyMatrix(weights, x: x, rows: rows, output: output)
+                }
+            }
+        }
+        if let bias {
+            for row in 0..<rows {
+                let target = output + row * outputCount
+                for column in 0..<outputCount { target[column] += bias[column] }
+            }
+        }
+    }
+
+    /// Calls `body` with the input itself, or with a scratch copy whose columns are
+    /// `input[·, inputPermutation]`.
+    private func withPermutedInput(_ input: UnsafePointer<Float>, rows: Int, _ body: (UnsafePointer<Float>) -> Void) {
+        guard let inputPermutation else { return body(input) }
+        let n = inputCount
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: rows * n) { scratch in
+            let permuted = scratch.baseAddress!
+            inputPermutation.withUnsafeBufferPointer { order in
+                for row in 0..<rows {
+                    let source = input + row * n
+                    let target = permuted + row * n
+                    for column in 0..<n { target[column] = source[Int(order[column])] }
+                }
+            }
+            body(permuted)
+        }
+    }
+
+    /// `y = W · x` for one input row, output rows split across the context's threads.
+    private func multiplyVector(_ weights: PackedPointers, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>) {
+        let vectors = VectorPointers(x: x, y: y)
+        let aligned = PackedKernels.chunkAligned(layout)
+        context.parallelFor(0..<outputCount) { rows in
+            guard aligned else {
+                return PackedReference.multiplyVector(weights, x: vectors.x, y: vectors.y, rows: rows)
+            }
+            switch weights.layout.bits {
+            case 4: PackedKernels.multiplyVector(Int4Chunks.self, weights, x: vectors.x, y: vectors.y, rows: rows)
+            case 8: PackedKernels.multiplyVector(Int8Chunks.self, weights, x: vectors.x, y: vectors.y, rows: rows)
+            case 3: PackedKernels.multiplyVector(Int3Chunks.self, weights, x: vectors.x, y: vectors.y, rows: rows)
+            default: PackedKernels.multiplyVector(Int2Chunks.self, weights, x: vectors.x, y: vectors.y, rows: rows)
+            }
+        }
+    }
+
+    /// `output = x · Wᵀ` for `rows` input rows: each tile of `tileRows` weight rows is
+    /// dequantized to f32 (rows split across the context's threads) and multiplied with one
+    /// `sgemm` into its output columns.
+    private func multiplyMatrix(_ weights: PackedPointers, x: UnsafePointer<Float>, rows: Int, output: UnsafeMutablePointer<Float>) {
+        let n = inputCount
+        let tileRows = min(self.tileRows, outputCount)
+        let tile = UnsafeMutablePointer<Float>.allocate(capacity: tileRows * n)
+        defer { tile.deallocate() }
+        let target = VectorPointers(x: x, y: tile)
+        var tileStart = 0
+        while tileStart < outputCount {
+            let tileEnd = min(tileStart + tileRows, outputCount)
+            let first = tileStart
+            context.parallelFor(tileStart..<tileEnd) { rows in
+                let destination = target.y + (rows.lowerBound - first) * n
+                switch weights.layout.bits {
+                case 4: PackedKernels.dequantizeRows(Int4Chunks.self, weights, rows: rows, into: destination)
+                case 8: PackedKernels.dequantizeRows(Int8Chunks.self, weights, rows: rows, into: destination)
+                case 3: PackedKernels.dequantizeRows(Int3Chunks.self, weights, rows: rows, into: destination)
+                default: PackedKernels.dequantizeRows(Int2Chunks.self, weights, rows: rows, into: destination)
+                }
+            }
+            do {
+                try BLAS.gemm(
+                    transposeA: false, transposeB: true, rows: rows, columns: tileEnd - tileStart, inner: n, alpha: 1,
+                    a: x, leadingDimensionA: n, b: tile, leadingDimensionB: n, beta: 0,
+                    c: output + tileStart, leadingDimensionC: outputCount)
+            } catch {
+                preconditionFailure("packed GEMM: \(error)")  // dimensions were validated in init
+            }
+            tileStart = tileEnd
+        }
+    }
+}
+
+/// The input and output addresses of one `apply`, shared by its `parallelFor` chunks (which
+/// write disjoint rows); valid only inside `apply`, which outlives every chunk.
+struct VectorPointers: @unchecked Sendable {
+    let x: UnsafePointer<Float>
+    let y: UnsafeMutablePointer<Float>
+}
