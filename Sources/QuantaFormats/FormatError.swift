@@ -41,7 +41,7 @@ public enum FormatError: LocalizedError {
         case .cannotOpen(let path, let reason):
             "\(path): cannot open (\(reason)); check permissions"
         case .unknownFormat(let path):
-            "\(path): not a recognised weight file (expected a Hugging Face directory, .safetensors, .gguf or .h5)"
+            "\(path): not a recognised weight file (expected a Hugging Face directory, .safetensors, .gguf, .h5 or a Quanta container)"
         case .truncated(let path, let detail):
             "\(path): file is truncated: \(detail); download or write it again"
         case .invalidHeader(let path, let detail):
