@@ -79,7 +79,8 @@ func containerHeader(tensors: String, dataSize: Int) -> String {
 
 /// An array entry text over `data[offset..<offset+count]` with the right checksum.
 func arrayText(role: String, dtype: String, shape: [Int], offset: Int, count: Int, data: [UInt8]) -> String {
-    let end = min(data.count, offset + count)
+    let (sum, overflow) = offset.addingReportingOverflow(count)
+    let end = overflow ? data.count : min(data.count, sum)
     let crc = CRC32C.checksum(offset <= end ? Array(data[offset..<end]) : [])
     let hex = String(crc, radix: 16)
     return #"{"role":"\#(role)","dtype":"\#(dtype)","shape":\#(shape),"offset":\#(offset),"byte_count":\#(count),"#
