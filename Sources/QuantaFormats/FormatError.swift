@@ -22,6 +22,17 @@ public enum FormatError: LocalizedError {
     case invalidTensor(path: String, tensor: String, underlying: TensorError)
     case hdf5(path: String, detail: String)
     case writeFailed(path: String, reason: String)
+    /// A Quanta container of a newer (or invalid) major version than this reader supports.
+    case unsupportedVersion(path: String, found: UInt32, supported: UInt32)
+    /// A container tensor in a format this reader does not know (added by a later tool).
+    case unsupportedTensorFormat(path: String, tensor: String, format: String, requiredTool: String)
+    /// An array's stored bytes do not match the checksum recorded in the header.
+    case checksumMismatch(path: String, tensor: String, array: String, expected: UInt32, actual: UInt32)
+    /// Inputs to `PackedWeights.pack` (or packed components read back) that violate the
+    /// packed layout.
+    case invalidPackedWeights(tensor: String, detail: String)
+    /// The file is valid but cannot be used this way.
+    case unsupportedOperation(path: String, detail: String)
 
     public var errorDescription: String? {
         switch self {
@@ -30,7 +41,7 @@ public enum FormatError: LocalizedError {
         case .cannotOpen(let path, let reason):
             "\(path): cannot open (\(reason)); check permissions"
         case .unknownFormat(let path):
-            "\(path): not a recognised weight file (expected a Hugging Face directory, .safetensors, .gguf or .h5)"
+            "\(path): not a recognised weight file (expected a Hugging Face directory, .safetensors, .gguf, .h5 or a Quanta container)"
         case .truncated(let path, let detail):
             "\(path): file is truncated: \(detail); download or write it again"
         case .invalidHeader(let path, let detail):
@@ -61,6 +72,24 @@ public enum FormatError: LocalizedError {
             "\(path): HDF5: \(detail)"
         case .writeFailed(let path, let reason):
             "\(path): cannot write (\(reason)); check free space and permissions"
+        case .unsupportedVersion(let path, let found, let supported):
+            found == 0
+                ? "\(path): container version 0 is invalid; the file is corrupt"
+                : "\(path): container version \(found) is newer than this reader supports (\(supported)); upgrade quanta to read it"
+        case .unsupportedTensorFormat(let path, let tensor, let format, let requiredTool):
+            "\(path): tensor '\(tensor)' uses format '\(format)', which this version of quanta cannot read; it needs \(requiredTool) or newer"
+        case .checksumMismatch(let path, let tensor, let array, let expected, let actual):
+            "\(path): tensor '\(tensor)' array '\(array)' fails its checksum (crc32c \(hex8(actual)), expected \(hex8(expected))); the file is corrupt, write or download it again"
+        case .invalidPackedWeights(let tensor, let detail):
+            "tensor '\(tensor)': invalid packed weights: \(detail)"
+        case .unsupportedOperation(let path, let detail):
+            "\(path): \(detail)"
         }
     }
+}
+
+/// `value` as 8 lowercase hex digits.
+func hex8(_ value: UInt32) -> String {
+    let digits = String(value, radix: 16)
+    return String(repeating: "0", count: max(0, 8 - digits.count)) + digits
 }

@@ -12,6 +12,10 @@ public enum ModelFiles {
         case .huggingFace: return try HuggingFaceDirectory.read(path: path)
         case .hdf5: return try HDF5Reader.read(path: path)
         case .gguf: return try GGUFImporter.importCheckpoint(path: path)
+        case .quanta:
+            throw .unsupportedOperation(
+                path: path,
+                detail: "is a Quanta container of packed weights, not a float checkpoint; run it with the runtime, or use QuantaContainer.dequantizedCheckpoint() for float weights")
         case .safetensors:
             throw .missingField(
                 path: path, field: "config.json' (a lone .safetensors file has no model config; pass the model directory")
@@ -37,6 +41,11 @@ public enum ModelFiles {
             return ModelSummary(
                 path: path, format: format, architecture: file.architecture, tensors: file.tensorInfos,
                 metadataCount: file.metadata.count)
+        case .quanta:
+            let container = try QuantaContainer(path: path, verify: false)
+            return ModelSummary(
+                path: path, format: format, architecture: container.config.modelType, tensors: container.tensorInfos,
+                metadataCount: container.fileEntries.count + 1)
         case .hdf5:
             let summary = try HDF5Reader.summary(path: path)
             return ModelSummary(

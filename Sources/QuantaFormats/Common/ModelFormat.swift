@@ -7,9 +7,11 @@ public enum ModelFormat: String, Sendable, Codable, CaseIterable {
     case safetensors
     case gguf
     case hdf5
+    /// A Quanta container of packed weights (docs/container.md).
+    case quanta
 
     /// Detects the format of `path`: a directory with `config.json`, or a file recognised by
-    /// its magic bytes (GGUF, HDF5) or its `.safetensors` extension.
+    /// its magic bytes (GGUF, HDF5, Quanta container) or its `.safetensors` extension.
     public static func detect(path: String) throws(FormatError) -> ModelFormat {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
@@ -24,6 +26,7 @@ public enum ModelFormat: String, Sendable, Codable, CaseIterable {
         let file = try MappedFile(path: path)
         let magic = file.count >= 8 ? Array(file.bytes[0..<8]) : Array(file.bytes)
         if magic.starts(with: Array("GGUF".utf8)) { return .gguf }
+        if magic.starts(with: QuantaContainerFormat.magic) { return .quanta }
         if magic == [0x89, 0x48, 0x44, 0x46, 0x0D, 0x0A, 0x1A, 0x0A] { return .hdf5 }
         if path.hasSuffix(".safetensors") { return .safetensors }
         throw .unknownFormat(path: path)
