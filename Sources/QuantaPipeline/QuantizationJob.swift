@@ -27,6 +27,9 @@ public struct QuantizationJob {
         self.log = log
     }
 
+    /// Whether `path` names a Quanta container (`.quanta`) rather than a simulated directory.
+    public static func writesContainer(_ path: String) -> Bool { path.hasSuffix(".quanta") }
+
     /// Runs the job; returns the outcome (also written to `outputPath`).
     @discardableResult
     public func run() throws -> QuantizationOutcome {
@@ -55,8 +58,13 @@ public struct QuantizationJob {
         }
         let quantizer = SequentialQuantizer(recipe: recipe, plan: plan, context: context, log: log)
         let outcome = try quantizer.run(model: &model, windows: windows)
-        try SimulatedModelWriter.write(
-            checkpoint: checkpoint, outcome: outcome, recipe: recipe, calibration: calibration, to: outputPath)
+        if Self.writesContainer(outputPath) {
+            try ContainerExporter.write(
+                checkpoint: checkpoint, outcome: outcome, recipe: recipe, calibration: calibration, to: outputPath)
+        } else {
+            try SimulatedModelWriter.write(
+                checkpoint: checkpoint, outcome: outcome, recipe: recipe, calibration: calibration, to: outputPath)
+        }
         log(String(format: "wrote %@: %d linears quantized, %.3f bits per weight, %.1f s", outputPath,
                    outcome.records.count, outcome.bitsPerWeight, outcome.seconds))
         return outcome

@@ -7,7 +7,13 @@ extension TransformerModel {
     /// implies (`LlamaTensorLayout`) must be present with its shape; f16/bf16/f64 tensors
     /// are widened to float32. Extra tensors (rotary caches, a tied `lm_head.weight`) are
     /// ignored; loaders reject unexpected ones before this point.
-    public init(checkpoint: ModelCheckpoint, computeContext: ComputeContext = .serial()) throws(ModelError) {
+    ///
+    /// `linears` supplies ready-made operators (packed kernels) by module name
+    /// (`model.layers.0.self_attn.q_proj`); their weights need not be in the checkpoint.
+    public init(
+        checkpoint: ModelCheckpoint, computeContext: ComputeContext = .serial(),
+        linears: [String: any LinearOperator] = [:]
+    ) throws(ModelError) {
         let config = checkpoint.config
         do {
             try config.validate(path: "config.json")
@@ -39,8 +45,16 @@ extension TransformerModel {
             }
             return tensor
         }
-        func linear(_ name: String, bias hasBias: Bool) throws(ModelError) -> DenseLinear {
-            try DenseLinear(
+        func linear(_ name: String, bias hasBias: Bool) throws(ModelError) -> any LinearOperator {
+            if let supplied = linears[name] {
+                let expected = LlamaTensorLayout.expectedShape(of: name + ".weight", for: config) ?? []
+                guard [supplied.outputCount, supplied.inputCount] == expected else {
+                    throw .weightShapeMismatch(
+                        name: name + ".weight", expected: expected, actual: [supplied.outputCount, supplied.inputCount])
+                }
+                return supplied
+            }
+            return try DenseLinear(
                 weight: matrix(name + ".weight"), bias: hasBias ? vector(name + ".bias") : nil, name: name + ".weight")
         }
 
@@ -71,8 +85,8 @@ extension TransformerModel {
                     feedForward: feedForward))
         }
         let finalNorm = RMSNorm(weight: try vector("model.norm.weight"), epsilon: epsilon)
-        let head =
-            config.tieWordEmbeddings
+        let head: any LinearOperator =
+            config.tieWordEmbeddings && linears["lm_head"] == nil
             ? try DenseLinear(weight: embedding, name: "model.embed_tokens.weight")
             : try linear("lm_head", bias: false)
         self.init(

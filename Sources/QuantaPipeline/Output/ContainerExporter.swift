@@ -1,0 +1,53 @@
+import Foundation
+import QuantaAlgorithms
+import QuantaFormats
+import QuantaTensor
+
+/// Writes a quantization result as a Quanta container (`docs/container.md`): quantized
+/// linears bit-packed (`docs/packed-weights.md`), every other tensor dense in
+/// `denseType` (F16 by default: the embedding dominates the file otherwise), the tokenizer
+/// files, and the recipe and calibration as provenance.
+public enum ContainerExporter {
+    public static func write(
+        checkpoint: ModelCheckpoint, outcome: QuantizationOutcome, recipe: Recipe, calibration: CalibrationSpec?,
+        denseType: DType = .float16, compress: Bool = true, to path: String
+    ) throws {
+        var packed: [String: PackedWeights] = [:]
+        for record in outcome.records {
+            let weight = record.weight
+            packed[record.name + ".weight"] = try PackedWeights.pack(
+                name: record.name + ".weight", codes: weight.codes, scales: weight.scales.values,
+                zeroPoints: weight.zeroPoints, groupIndex: weight.groupIndex, outputCount: weight.rows,
+                inputCount: weight.columns, bits: weight.scheme.bits,
+                groupSize: min(weight.scheme.groupSize ?? weight.columns, weight.columns),
+                symmetric: weight.scheme.symmetric)
+        }
+        var tensors: [ContainerTensor] = []
+        for item in checkpoint.tensors {
+            if let weights = packed[item.name] {
+                tensors.append(ContainerTensor(name: item.name, packed: weights))
+            } else {
+                let type = item.tensor.shape.count == 2 ? denseType : .float32
+                tensors.append(ContainerTensor(name: item.name, dense: try item.tensor.converted(to: type)))
+            }
+        }
+        var files: [QuantaContainerWriter.File] = []
+        if let data = checkpoint.tokenizer { files.append(.init(name: "tokenizer.json", data: data)) }
+        if let data = checkpoint.tokenizerConfig { files.append(.init(name: "tokenizer_config.json", data: data)) }
+        if let data = checkpoint.generationConfig { files.append(.init(name: "generation_config.json", data: data)) }
+        var provenance: [(String, JSONValue)] = [
+            ("recipe", try JSONValue.parse(recipe.encodedJSON(), path: "recipe")),
+            ("bits_per_weight_linears", .number(outcome.bitsPerWeight)),
+        ]
+        if let calibration {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            provenance.append(("calibration", try JSONValue.parse(try encoder.encode(calibration), path: "calibration")))
+        }
+        var options = QuantaContainerWriter.Options()
+        options.zstdLevel = compress ? 3 : nil
+        try QuantaContainerWriter.write(
+            to: path, config: checkpoint.config, files: files, provenance: .object(provenance), tensors: tensors,
+            options: options)
+    }
+}
