@@ -30,6 +30,12 @@ struct QuantizeCommand: ParsableCommand {
     @Flag(help: "No progress lines.")
     var quiet = false
 
+    @Flag(help: "Skip the short validation run after writing a .quanta container.")
+    var noValidate = false
+
+    @Option(help: "Text for the validation run (default: $QUANTA_DATA/wikitext-2-raw/wiki.test.raw).")
+    var validationText: String?
+
     @OptionGroup var runtime: RuntimeOptions
 
     func run() throws {
@@ -42,6 +48,14 @@ struct QuantizeCommand: ParsableCommand {
         }
         let start = Date()
         try job.run()
+        if QuantizationJob.writesContainer(output), !noValidate {
+            let text = try validationText ?? (CalibrationSpec.defaultDataDirectory() + "/wikitext-2-raw/wiki.test.raw")
+            var validation = try ValidateCommand.parse([
+                output, "--reference", model, "--text", text, "--windows", "1",
+            ])
+            validation.runtime = runtime
+            try validation.run()
+        }
         var usage = rusage()
         getrusage(RUSAGE_SELF.rawValue, &usage)
         // Linux reports ru_maxrss in KiB.

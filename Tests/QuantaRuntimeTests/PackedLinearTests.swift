@@ -1,5 +1,5 @@
 import QuantaModel
-@testable import QuantaRuntime
+import QuantaRuntime
 import QuantaTensor
 import Testing
 
@@ -139,17 +139,7 @@ let packedShapes: [(Int, Int, Int)] = [(576, 37, 128), (77, 19, 77), (130, 9, 32
                 bits: bits, groupSize: groupSize, inputCount: inputCount, outputCount: outputCount,
                 permuted: false, biased: false, seed: 7)
             let linear = try weight.makeOperator()
-            var tile = [Float](repeating: .nan, count: inputCount * outputCount)
-            linear.withPointers { pointers in
-                tile.withUnsafeMutableBufferPointer { buffer in
-                    switch bits {
-                    case 4: PackedKernels.dequantizeRows(Int4Chunks.self, pointers, rows: 0..<outputCount, into: buffer.baseAddress!)
-                    case 8: PackedKernels.dequantizeRows(Int8Chunks.self, pointers, rows: 0..<outputCount, into: buffer.baseAddress!)
-                    case 3: PackedKernels.dequantizeRows(Int3Chunks.self, pointers, rows: 0..<outputCount, into: buffer.baseAddress!)
-                    default: PackedKernels.dequantizeRows(Int2Chunks.self, pointers, rows: 0..<outputCount, into: buffer.baseAddress!)
-                    }
-                }
-            }
+            let tile = linear.fastDequantizedRows(0..<outputCount)
             #expect(tile == linear.referenceDequantizedWeight().values)
             #expect(tile == weight.dense.flatMap { $0 })
         }

@@ -159,12 +159,7 @@ public struct PackedLinear: LinearOperator {
             let first = tileStart
             context.parallelFor(tileStart..<tileEnd) { rows in
                 let destination = target.y + (rows.lowerBound - first) * n
-                switch weights.layout.bits {
-                case 4: PackedKernels.dequantizeRows(Int4Chunks.self, weights, rows: rows, into: destination)
-                case 8: PackedKernels.dequantizeRows(Int8Chunks.self, weights, rows: rows, into: destination)
-                case 3: PackedKernels.dequantizeRows(Int3Chunks.self, weights, rows: rows, into: destination)
-                default: PackedKernels.dequantizeRows(Int2Chunks.self, weights, rows: rows, into: destination)
-                }
+                Self.dequantizeRows(weights, rows: rows, into: destination)
             }
             do {
                 try BLAS.gemm(
@@ -184,4 +179,26 @@ public struct PackedLinear: LinearOperator {
 struct VectorPointers: @unchecked Sendable {
     let x: UnsafePointer<Float>
     let y: UnsafeMutablePointer<Float>
+}
+
+extension PackedLinear {
+    /// The fast tile dequantizer for `rows`, dispatched on the bit width.
+    static func dequantizeRows(_ weights: PackedPointers, rows: Range<Int>, into destination: UnsafeMutablePointer<Float>) {
+        switch weights.layout.bits {
+        case 4: PackedKernels.dequantizeRows(Int4Chunks.self, weights, rows: rows, into: destination)
+        case 8: PackedKernels.dequantizeRows(Int8Chunks.self, weights, rows: rows, into: destination)
+        case 3: PackedKernels.dequantizeRows(Int3Chunks.self, weights, rows: rows, into: destination)
+        default: PackedKernels.dequantizeRows(Int2Chunks.self, weights, rows: rows, into: destination)
+        }
+    }
+
+    /// Rows `rows` of the weight (in the kernels' column order) from the fast tile
+    /// dequantizer that prefill uses, for checking it against the scalar reference.
+    public func fastDequantizedRows(_ rows: Range<Int>) -> [Float] {
+        var tile = [Float](repeating: 0, count: rows.count * inputCount)
+        withPointers { pointers in
+            tile.withUnsafeMutableBufferPointer { Self.dequantizeRows(pointers, rows: rows, into: $0.baseAddress!) }
+        }
+        return tile
+    }
 }
