@@ -69,7 +69,7 @@ do {
     let wikiText = try TextFile.read(path: sharedPath + "/data/wikitext-2-raw/wiki.test.raw")
     let tokenizer = try Tokenizer(checkpoint: model, path: ggufPath)
     var tokenCount = 0
-    let encodeTime = try best(runs) { tokenCount = tokenizer.encode(wikiText).count }
+    let encodeTime = best(runs) { tokenCount = tokenizer.encode(wikiText).count }
     rows.append(("Tokenizer encode (WikiText-2 test, \(tokenCount) ids)", String(format: "%.3f s", encodeTime),
                  String(format: "%.1f MB/s, %.0f k tokens/s", Double(wikiText.utf8.count) / encodeTime / 1e6,
                         Double(tokenCount) / encodeTime / 1e3)))
