@@ -118,9 +118,20 @@ validate-fp: model
 	QUANTA_PPL_WINDOWS=20 QUANTA_MODEL_GGUF=$(abspath $(GGUF)) QUANTA_SHARED=$(abspath ../shared) \
 	  $(SWIFT) test $(TEST_FLAGS) --filter PerplexityRealModelTests
 
-bench: deps model
+bench: deps model $(MODEL)/config.json $(OUT)/bench/w4a16-rtn-g128.quanta
 	$(RELEASE) --product QuantaBench
 	QUANTA_MODEL_GGUF=$(abspath $(GGUF)) QUANTA_SHARED=$(abspath ../shared) .build/release/QuantaBench
+	@echo
+	QUANTA_SHARED=$(abspath ../shared) .build/release/QuantaBench --load $(MODEL)
+	@echo
+	QUANTA_SHARED=$(abspath ../shared) .build/release/QuantaBench --load $(OUT)/bench/w4a16-rtn-g128.quanta
+	@echo
+	.build/release/QuantaBench --kernels
+
+# A 4-bit container for the runtime speed rows (RTN: the speed depends on the format only).
+$(OUT)/bench/w4a16-rtn-g128.quanta: $(MODEL)/config.json | $(QUANTA)
+	@mkdir -p $(OUT)/bench
+	$(QUANTA) quantize --model $(MODEL) --recipe recipes/w4a16-rtn-g128.yaml --output $@ --no-validate --quiet
 
 ## Quantization wall time and peak memory for w4a16-gptq-g128 with both calibration sizes (1 thread).
 bench-quantize: model | $(QUANTA)

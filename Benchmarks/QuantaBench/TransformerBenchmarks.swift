@@ -22,7 +22,12 @@ func llamaCppF32Speed() -> (prefill: Double, decode: Double) {
 /// it started with, so the 2-thread rows need OPENBLAS_NUM_THREADS unset or ≥ 2; each row
 /// names the BLAS thread count it really ran with.
 func transformerBenchmarkRows(checkpoint: ModelCheckpoint, runs: Int) throws -> [(String, String, String)] {
-    var model = try TransformerModel(checkpoint: checkpoint)
+    try speedRows(model: TransformerModel(checkpoint: checkpoint), name: "SmolLM2 f32", runs: runs)
+}
+
+/// Prefill and decode rows for `model` (any linears: dense or packed), 1 and 2 threads.
+func speedRows(model original: TransformerModel, name: String, runs: Int) throws -> [(String, String, String)] {
+    var model = original
     let anchor = llamaCppF32Speed()
     var generator = RandomGenerator(seed: 1)
     let window = (0..<512).map { _ in generator.nextInt(below: model.vocabularySize) }
@@ -32,7 +37,7 @@ func transformerBenchmarkRows(checkpoint: ModelCheckpoint, runs: Int) throws -> 
         let context = ComputeContext(threadCount: threads)
         context.applyBLASThreadCount()
         model.computeContext = context
-        let label = "SmolLM2 f32, \(threads) thread\(threads > 1 ? "s" : "") (BLAS \(ComputeContext.blasThreadCount))"
+        let label = "\(name), \(threads) thread\(threads > 1 ? "s" : "") (BLAS \(ComputeContext.blasThreadCount))"
         var sink: Float = 0
         let prefillTime = try best(runs) {
             let hidden = try model.forward(tokens: window)

@@ -25,6 +25,16 @@ func touch(_ tensors: [NamedTensor]) throws -> Double {
     return total
 }
 
+if let index = CommandLine.arguments.firstIndex(of: "--load"), index + 1 < CommandLine.arguments.count {
+    do {
+        printTable(title: "Quanta load and speed — best of 3", try loadBenchmarkRows(path: CommandLine.arguments[index + 1], runs: 3))
+        exit(0)
+    } catch {
+        FileHandle.standardError.write(Data("benchmark failed: \((error as? LocalizedError)?.errorDescription ?? "\(error)")\n".utf8))
+        exit(1)
+    }
+}
+
 if CommandLine.arguments.contains("--kernels") {
     do { try printKernelBenchmarks() } catch { print("kernel benchmarks failed: \(error)"); exit(1) }
     exit(0)
@@ -80,12 +90,16 @@ do {
     exit(1)
 }
 
-let widths = (rows.map(\.0.count).max()!, rows.map(\.1.count).max()!)
-print("Quanta benchmarks — SmolLM2-135M, best of \(runs), 1 thread")
-print("| " + "benchmark".padding(toLength: widths.0, withPad: " ", startingAt: 0) + " | "
-      + "time".padding(toLength: widths.1, withPad: " ", startingAt: 0) + " | throughput |")
-print("|" + String(repeating: "-", count: widths.0 + 2) + "|" + String(repeating: "-", count: widths.1 + 2) + "|------------|")
-for row in rows {
-    print("| " + row.0.padding(toLength: widths.0, withPad: " ", startingAt: 0) + " | "
-          + row.1.padding(toLength: widths.1, withPad: " ", startingAt: 0) + " | " + row.2 + " |")
+printTable(title: "Quanta benchmarks — SmolLM2-135M, best of \(runs)", rows)
+
+func printTable(title: String, _ rows: [(String, String, String)]) {
+    let widths = (rows.map(\.0.count).max()!, rows.map(\.1.count).max()!)
+    print(title)
+    print("| " + "benchmark".padding(toLength: widths.0, withPad: " ", startingAt: 0) + " | "
+          + "time".padding(toLength: widths.1, withPad: " ", startingAt: 0) + " | throughput |")
+    print("|" + String(repeating: "-", count: widths.0 + 2) + "|" + String(repeating: "-", count: widths.1 + 2) + "|------------|")
+    for row in rows {
+        print("| " + row.0.padding(toLength: widths.0, withPad: " ", startingAt: 0) + " | "
+              + row.1.padding(toLength: widths.1, withPad: " ", startingAt: 0) + " | " + row.2 + " |")
+    }
 }
