@@ -158,37 +158,29 @@ public enum GGUFDequantizer {
     /// of 32 uses nibble s % 2 of bytes 32·(s/2) …); y = (d·sc) * q − (dmin·m)
     /// (ggml `dequantize_row_q4_K`, gguf-py `Q4_K.dequantize_blocks`).
     static func q4_K(_ input: UnsafeRawPointer, _ output: UnsafeMutablePointer<Float>, _ blockCount: Int) {
-        for block in 0..<blockCount {
-            let base = input + block &* 144
-            let out = output + block &* 256
-            let d = half(base, 0)
-            let dmin = half(base, 2)
-            let quants = base + 16
-            for subBlock in 0..<8 {
-                let (scale, minimum) = scaleAndMin(base + 4, subBlock)
-                let dl = d * Float(scale)
-                let ml = dmin * Float(minimum)
-                let shift = UInt8(4 &* (subBlock & 1))
-                let bytes = quants + 32 &* (subBlock >> 1)
-                let target = out + 32 &* subBlock
-                for index in 0..<32 {
-                    target[index] = dl * Float((byte(bytes, index) >> shift) & 0x0F) - ml
-                }
-            }
-        }
+        kQuants(input, output, blockCount, blockBytes: 144, highBitsOffset: nil, quantsOffset: 16)
     }
 
     /// Q5_K, 176 bytes per 256: d, dmin (f16), 12 scale bytes, qh (32 bytes: bit s of byte l
     /// is the fifth bit of element l of sub-block s), qs (128 bytes as Q4_K);
     /// y = (d·sc) * q − (dmin·m) (ggml `dequantize_row_q5_K`, gguf-py `Q5_K`).
     static func q5_K(_ input: UnsafeRawPointer, _ output: UnsafeMutablePointer<Float>, _ blockCount: Int) {
+        kQuants(input, output, blockCount, blockBytes: 176, highBitsOffset: 16, quantsOffset: 48)
+    }
+
+    /// The shared Q4_K/Q5_K layout: eight sub-blocks of 32 with 6-bit scales and mins, 4-bit
+    /// nibbles, and for Q5_K a plane of fifth bits.
+    @inline(__always)
+    private static func kQuants(
+        _ input: UnsafeRawPointer, _ output: UnsafeMutablePointer<Float>, _ blockCount: Int,
+        blockBytes: Int, highBitsOffset: Int?, quantsOffset: Int
+    ) {
         for block in 0..<blockCount {
-            let base = input + block &* 176
+            let base = input + block &* blockBytes
             let out = output + block &* 256
             let d = half(base, 0)
             let dmin = half(base, 2)
-            let highBits = base + 16
-            let quants = base + 48
+            let quants = base + quantsOffset
             for subBlock in 0..<8 {
                 let (scale, minimum) = scaleAndMin(base + 4, subBlock)
                 let dl = d * Float(scale)
@@ -197,9 +189,11 @@ public enum GGUFDequantizer {
                 let bytes = quants + 32 &* (subBlock >> 1)
                 let target = out + 32 &* subBlock
                 for index in 0..<32 {
-                    let low = (byte(bytes, index) >> shift) & 0x0F
-                    let high = ((byte(highBits, index) >> UInt8(subBlock)) & 1) << 4
-                    target[index] = dl * Float(low | high) - ml
+                    var value = (byte(bytes, index) >> shift) & 0x0F
+                    if let highBitsOffset {
+                        value |= ((byte(base + highBitsOffset, index) >> UInt8(subBlock)) & 1) << 4
+                    }
+                    target[index] = dl * Float(value) - ml
                 }
             }
         }
