@@ -1,3 +1,4 @@
+import QuantaAlgorithms
 import QuantaModel
 import QuantaPipeline
 import QuantaTensor
@@ -53,6 +54,23 @@ import Testing
     @Test func unsupportedHadamardSizesAreClearErrors() {
         #expect(throws: PipelineError.self) {
             try RotationPlan.randomizedHadamard(hiddenSize: 20, headDimension: 4, seed: 1, onlineDownProjection: false)
+        }
+    }
+}
+
+@Suite struct RotationTrainingGraphTests {
+    @Test func differentiableLayerEqualsTheModelLayer() throws {
+        let model = try TransformerModel(checkpoint: tinyModelCheckpoint())
+        let window = tinyWindows(count: 1, length: 9)[0]
+        let input = model.embed(window)
+        for layer in model.layers {
+            var expected = input
+            var noCache: KVCache? = nil
+            layer.forward(hidden: &expected, positions: 0..<window.count, cache: &noCache)
+            let (output, _) = try DecoderBackward.forward(
+                input, weights: try RotationTrainingGraph.weights(of: layer),
+                geometry: RotationTrainingGraph.geometry(of: layer, tokens: window.count))
+            #expect(output.maximumAbsoluteDifference(to: expected) < 1e-4)
         }
     }
 }
