@@ -53,10 +53,14 @@ public struct DecoderLayerGradients: Sendable {
 /// u = g ⊙ dy; SiLU′(z) = σ(z)(1 + z(1 − σ(z)))).
 public enum DecoderBackward {
     /// The layer output for `input` (`tokens × hidden`) and the tape for `backward`.
+    /// `activationQuantizer` (fake quantization of every linear's input rows) is passed through
+    /// unchanged by the backward pass: the straight-through estimator.
     public static func forward(
-        _ input: Matrix, weights: DecoderLayerWeights, geometry: DecoderLayerGeometry
+        _ input: Matrix, weights: DecoderLayerWeights, geometry: DecoderLayerGeometry,
+        activationQuantizer: ((inout Matrix) -> Void)? = nil
     ) throws(TensorError) -> (output: Matrix, tape: DecoderLayerTape) {
-        let (normalized, inputScale) = rmsNorm(input, gain: weights.inputGain, epsilon: geometry.epsilon)
+        var (normalized, inputScale) = rmsNorm(input, gain: weights.inputGain, epsilon: geometry.epsilon)
+        activationQuantizer?(&normalized)
         var query = try BLAS.multiply(normalized, weights.query, transposeB: true)
         var key = try BLAS.multiply(normalized, weights.key, transposeB: true)
         let value = try BLAS.multiply(normalized, weights.value, transposeB: true)
@@ -84,13 +88,16 @@ public enum DecoderBackward {
             place(try BLAS.multiply(scores, slice(value, group, geometry.headDimension)), into: &attended, head, geometry.headDimension)
             probabilities.append(scores)
         }
+        activationQuantizer?(&attended)
         var residual = try BLAS.multiply(attended, weights.output, transposeB: true)
         add(input, to: &residual)
-        let (postNormalized, postScale) = rmsNorm(residual, gain: weights.postAttentionGain, epsilon: geometry.epsilon)
+        var (postNormalized, postScale) = rmsNorm(residual, gain: weights.postAttentionGain, epsilon: geometry.epsilon)
+        activationQuantizer?(&postNormalized)
         let gate = try BLAS.multiply(postNormalized, weights.gate, transposeB: true)
         let up = try BLAS.multiply(postNormalized, weights.up, transposeB: true)
         var activation = gate
         for index in activation.values.indices { activation.values[index] = silu(gate.values[index]) * up.values[index] }
+        activationQuantizer?(&activation)
         var output = try BLAS.multiply(activation, weights.down, transposeB: true)
         add(residual, to: &output)
         let tape = DecoderLayerTape(
@@ -176,7 +183,7 @@ public enum DecoderBackward {
     static func silu(_ z: Float) -> Float { z / (1 + exp(-z)) }
 
     /// `g ⊙ x · r` per row with `r = 1/√(mean x² + ε)`; returns the output and each row's `r`.
-    static func rmsNorm(_ input: Matrix, gain: [Float], epsilon: Float) -> (Matrix, [Float]) {
+    public static func rmsNorm(_ input: Matrix, gain: [Float], epsilon: Float) -> (Matrix, [Float]) {
         var output = input
         var scales = [Float](repeating: 0, count: input.rows)
         for row in 0..<input.rows {
@@ -190,7 +197,7 @@ public enum DecoderBackward {
     }
 
     /// RMSNorm's input and gain gradients.
-    static func rmsNormBackward(_ outputGradient: Matrix, input: Matrix, scale: [Float], gain: [Float]) -> (Matrix, [Float]) {
+    public static func rmsNormBackward(_ outputGradient: Matrix, input: Matrix, scale: [Float], gain: [Float]) -> (Matrix, [Float]) {
         var inputGradient = input
         var gainGradient = [Float](repeating: 0, count: gain.count)
         let width = Float(input.columns)

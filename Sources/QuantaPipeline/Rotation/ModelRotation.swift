@@ -7,12 +7,13 @@ import QuantaTensor
 public struct RotationPlan: Sendable {
     /// R1, `hidden × hidden` orthogonal, or `nil`.
     public var residual: Matrix?
-    /// R2, `headDimension × headDimension` orthogonal, or `nil`.
-    public var perHead: Matrix?
+    /// R2, `headDimension × headDimension` orthogonal: none, one shared by every layer, or one
+    /// per layer (learned rotations).
+    public var perHead: [Matrix]
     /// R4: `down_proj` reads `H x` through `HadamardInputLinear`, its weight multiplied by `H`.
     public var onlineDownProjection: Bool
 
-    public init(residual: Matrix? = nil, perHead: Matrix? = nil, onlineDownProjection: Bool = false) {
+    public init(residual: Matrix? = nil, perHead: [Matrix] = [], onlineDownProjection: Bool = false) {
         self.residual = residual
         self.perHead = perHead
         self.onlineDownProjection = onlineDownProjection
@@ -27,7 +28,7 @@ public struct RotationPlan: Sendable {
         do {
             return RotationPlan(
                 residual: try Hadamard.randomHadamard(size: hiddenSize, generator: &generator),
-                perHead: try Hadamard.randomHadamard(size: headDimension, generator: &generator),
+                perHead: [try Hadamard.randomHadamard(size: headDimension, generator: &generator)],
                 onlineDownProjection: onlineDownProjection)
         } catch {
             throw .unsupported(detail: "no Hadamard rotation for hidden size \(hiddenSize) / head dimension \(headDimension): \(error)")
@@ -68,6 +69,10 @@ public enum ModelRotation {
         guard !(plan.residual != nil && gains.contains(where: { $0 != 1 })) else {
             throw .unsupported(detail: "rotating the residual stream needs folded norms; call foldNorms first")
         }
+        guard [0, 1, model.layers.count].contains(plan.perHead.count) else {
+            throw .unsupported(
+                detail: "\(plan.perHead.count) per-head rotations for \(model.layers.count) layers; give none, one, or one per layer")
+        }
         do {
             if let rotation = plan.residual {
                 model.embedding = try BLAS.multiply(model.embedding, rotation)
@@ -100,7 +105,8 @@ public enum ModelRotation {
             layer.feedForward.downProjection = try transformed(
                 layer.feedForward.downProjection, "\(name).mlp.down_proj", writes, outputRotation: rotation)
         }
-        if let rotation = plan.perHead {
+        if !plan.perHead.isEmpty {
+            let rotation = plan.perHead.count == 1 ? plan.perHead[0] : plan.perHead[layer.index]
             layer.attention.valueProjection = try transformed(
                 layer.attention.valueProjection, "\(name).self_attn.v_proj",
                 { try RotationMath.rotatingOutputBlocks(of: $0, by: rotation) }, outputRotation: rotation)
