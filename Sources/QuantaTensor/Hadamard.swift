@@ -1,10 +1,11 @@
 /// Orthonormal Hadamard transforms: the fast Walsh–Hadamard transform (FWHT) on vectors and
 /// matrix rows, explicit Hadamard matrices, and random Hadamard rotations.
 ///
-/// Sizes are `2^k · baseOrder`. Only `baseOrder == 1` (powers of two) is implemented; the
-/// factorization step is where known non-power-of-two base matrices (orders 12, 20, 28, 40,
-/// 172 … as in QuaRot/SpinQuant) would plug in, transforming with `H_base ⊗ H_(2^k)`.
-/// Unsupported sizes throw `invalidArgument`.
+/// Sizes are `baseOrder · 2^k` with a base order from `HadamardBase` (1, 12, 28, 36, 60 …):
+/// the transform is `H_base ⊗ H_(2^k)` — the FWHT on each of `baseOrder` contiguous chunks of
+/// `2^k`, then the small symmetric base matrix across chunks. Every matrix used is symmetric,
+/// so the normalized transform is orthogonal and its own inverse. Unsupported sizes throw
+/// `invalidArgument`.
 ///
 /// Provenance: the Sylvester construction `H_2n = [[H_n, H_n], [H_n, -H_n]]` (J. J. Sylvester,
 /// 1867) and its O(n log n) butterfly factorization (the FWHT; e.g. Fino and Algazi,
@@ -19,10 +20,10 @@ public enum Hadamard {
         public let baseOrder: Int
     }
 
-    /// Base Hadamard orders with an implementation. Only 1 today.
-    public static let supportedBaseOrders: [Int] = [1]
+    /// Base Hadamard orders with an implementation (1 = pure powers of two).
+    public static let supportedBaseOrders: [Int] = HadamardBase.orders
 
-    /// How `size` factors, or `nil` if no supported base order gives it.
+    /// How `size` factors (the smallest supported base order), or `nil` if none gives it.
     public static func factorization(size: Int) -> Factorization? {
         guard size > 0 else { return nil }
         for baseOrder in supportedBaseOrders where size % baseOrder == 0 {
@@ -37,7 +38,7 @@ public enum Hadamard {
         guard let factorization = factorization(size: size) else {
             throw .invalidArgument(
                 operation: operation,
-                detail: "Hadamard size \(size) is not supported; use a power of two (non-power-of-two factors are not implemented yet)")
+                detail: "Hadamard size \(size) is not supported; use b · 2^k with b in \(supportedBaseOrders)")
         }
         return factorization
     }
@@ -46,9 +47,10 @@ public enum Hadamard {
     public static func transform(_ values: UnsafeMutableBufferPointer<Float>) throws(TensorError) {
         let factorization = try requireFactorization(size: values.count, "Hadamard.transform")
         guard let base = values.baseAddress else { return }
-        precondition(factorization.baseOrder == 1, "only power-of-two Hadamard sizes are implemented")
-        walshHadamard(base, count: values.count)
-        scale(base, count: values.count, by: 1 / Float(values.count).squareRoot())
+        var scratch = [Float](repeating: 0, count: factorization.baseOrder > 1 ? values.count : 0)
+        scratch.withUnsafeMutableBufferPointer { scratch in
+            transform(base, factorization, scratch: scratch.baseAddress)
+        }
     }
 
     /// Applies the orthonormal Hadamard transform to `values` in place.
@@ -61,19 +63,44 @@ public enum Hadamard {
     public static func transformRows(of matrix: inout Matrix, context: ComputeContext = .serial()) throws(TensorError) {
         let columns = matrix.columns
         let factorization = try requireFactorization(size: columns, "Hadamard.transformRows")
-        precondition(factorization.baseOrder == 1, "only power-of-two Hadamard sizes are implemented")
-        let normalization = 1 / Float(columns).squareRoot()
         context.parallelForRows(of: &matrix) { _, row in
             guard let base = row.baseAddress else { return }
-            walshHadamard(base, count: columns)
-            scale(base, count: columns, by: normalization)
+            var scratch = [Float](repeating: 0, count: factorization.baseOrder > 1 ? columns : 0)
+            scratch.withUnsafeMutableBufferPointer { scratch in
+                transform(base, factorization, scratch: scratch.baseAddress)
+            }
         }
     }
 
-    /// The explicit orthonormal Hadamard matrix of order `size`, built by Sylvester doubling
-    /// (independently of the fast transform, so each can check the other).
+    /// The explicit orthonormal Hadamard matrix of order `size`: the base matrix Kronecker
+    /// Sylvester doubling (built independently of the fast transform, so each can check the
+    /// other).
     public static func matrix(size: Int) throws(TensorError) -> Matrix {
-        _ = try requireFactorization(size: size, "Hadamard.matrix")
+        let factorization = try requireFactorization(size: size, "Hadamard.matrix")
+        let baseOrder = factorization.baseOrder
+        guard let baseSigns = HadamardBase.signs(order: baseOrder) else {
+            preconditionFailure("supported base order \(baseOrder) has no matrix")
+        }
+        let sylvester = sylvesterSigns(order: factorization.powerOfTwo)
+        let power = factorization.powerOfTwo
+        var signs = [Float](repeating: 0, count: size * size)
+        for baseRow in 0..<baseOrder {
+            for baseColumn in 0..<baseOrder {
+                let entry = baseSigns[baseRow * baseOrder + baseColumn]
+                for row in 0..<power {
+                    for column in 0..<power {
+                        signs[(baseRow * power + row) * size + baseColumn * power + column] =
+                            entry * sylvester[row * power + column]
+                    }
+                }
+            }
+        }
+        let normalization = 1 / Float(size).squareRoot()
+        return try Matrix(rows: size, columns: size, values: signs.map { $0 * normalization })
+    }
+
+    /// The ±1 Sylvester matrix of a power-of-two `order` by doubling.
+    static func sylvesterSigns(order size: Int) -> [Float] {
         var signs: [Float] = [1]
         var order = 1
         while order < size {
@@ -90,8 +117,7 @@ public enum Hadamard {
             signs = doubled
             order *= 2
         }
-        let normalization = 1 / Float(size).squareRoot()
-        return try Matrix(rows: size, columns: size, values: signs.map { $0 * normalization })
+        return signs
     }
 
     /// A random orthogonal Hadamard rotation `H · diag(s)` with random signs `s` drawn from
@@ -118,6 +144,49 @@ public enum Hadamard {
     }
 
     // MARK: - Kernels
+
+    /// The normalized transform of `factorization.baseOrder · powerOfTwo` floats at `x`:
+    /// FWHT on each chunk of `powerOfTwo`, then (base order > 1) the base matrix across chunks,
+    /// column-wise in SIMD8 steps, through `scratch` (same size as the input).
+    @usableFromInline
+    static func transform(_ x: UnsafeMutablePointer<Float>, _ factorization: Factorization, scratch: UnsafeMutablePointer<Float>?) {
+        let power = factorization.powerOfTwo
+        let baseOrder = factorization.baseOrder
+        let count = power * baseOrder
+        for chunk in 0..<baseOrder { walshHadamard(x + chunk * power, count: power) }
+        if baseOrder > 1, let scratch, let baseSigns = HadamardBase.signs(order: baseOrder) {
+            scratch.update(from: x, count: count)
+            for row in 0..<baseOrder {
+                let target = x + row * power
+                target.update(repeating: 0, count: power)
+                for column in 0..<baseOrder {
+                    let source = scratch + column * power
+                    if baseSigns[row * baseOrder + column] > 0 {
+                        accumulate(source, into: target, count: power, subtract: false)
+                    } else {
+                        accumulate(source, into: target, count: power, subtract: true)
+                    }
+                }
+            }
+        }
+        scale(x, count: count, by: 1 / Float(count).squareRoot())
+    }
+
+    /// `target ±= source` over `count` floats (SIMD8 body, scalar tail).
+    @inlinable
+    static func accumulate(_ source: UnsafePointer<Float>, into target: UnsafeMutablePointer<Float>, count n: Int, subtract: Bool) {
+        var i = 0
+        while i + 8 <= n {
+            let a = UnsafeRawPointer(target + i).loadUnaligned(as: SIMD8<Float>.self)
+            let b = UnsafeRawPointer(source + i).loadUnaligned(as: SIMD8<Float>.self)
+            UnsafeMutableRawPointer(target + i).storeBytes(of: subtract ? a - b : a + b, as: SIMD8<Float>.self)
+            i += 8
+        }
+        while i < n {
+            target[i] = subtract ? target[i] - source[i] : target[i] + source[i]
+            i += 1
+        }
+    }
 
     /// Unnormalized in-place Walsh–Hadamard butterflies over `count` (a power of two) floats:
     /// for each stride `h`, pairs `(x[j], x[j+h])` become `(x[j]+x[j+h], x[j]-x[j+h])`.

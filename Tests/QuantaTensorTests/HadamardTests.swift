@@ -53,7 +53,7 @@ import Testing
         #expect(matrix.maximumAbsoluteDifference(to: reference) < 1e-5)
     }
 
-    @Test(arguments: [0, 3, 12, 24, 100])
+    @Test(arguments: [0, 3, 20, 40, 100])
     func unsupportedSizesThrowInvalidArgument(size: Int) {
         #expect(Hadamard.factorization(size: size) == nil)
         var values = [Float](repeating: 1, count: size)
@@ -66,6 +66,39 @@ import Testing
         var matrix = Matrix(rows: 2, columns: size)
         #expect(throws: TensorError.self) { try Hadamard.transformRows(of: &matrix) }
         #expect(throws: TensorError.self) { try Hadamard.randomHadamard(size: size, seed: 1) }
+    }
+
+    static let compositeSizes = [12, 24, 28, 36, 60, 576, 1536]
+
+    @Test(arguments: compositeSizes)
+    func compositeMatrixIsSymmetricAndOrthogonal(size: Int) throws {
+        let matrix = try Hadamard.matrix(size: size)
+        var transposed = matrix
+        for row in 0..<size { for column in 0..<size { transposed[row, column] = matrix[column, row] } }
+        #expect(matrix.maximumAbsoluteDifference(to: transposed) == 0)
+        let gram = TestSupport.naiveMultiply(matrix, matrix, transposeB: true)
+        #expect(gram.maximumAbsoluteDifference(to: .identity(size: size)) < 1e-5)
+        let magnitude = 1 / Float(size).squareRoot()
+        #expect(matrix.values.allSatisfy { abs(abs($0) - magnitude) < 1e-7 })
+    }
+
+    @Test(arguments: compositeSizes)
+    func compositeFastTransformEqualsExplicitMatrix(size: Int) throws {
+        let input = TestSupport.randomMatrix(rows: 3, columns: size, seed: UInt64(size) + 5)
+        var transformed = input
+        try Hadamard.transformRows(of: &transformed)
+        let reference = TestSupport.naiveMultiply(input, try Hadamard.matrix(size: size))
+        #expect(transformed.maximumAbsoluteDifference(to: reference) < 1e-5)
+        var values = Array(transformed.values[0..<size])
+        try Hadamard.transform(&values)
+        for index in 0..<size { #expect(abs(values[index] - input.values[index]) < 1e-5) }
+    }
+
+    @Test func compositeFactorizationsUseTheSmallestBase() {
+        for (size, power, base) in [(576, 16, 36), (1536, 128, 12), (24, 2, 12)] {
+            let factorization = Hadamard.factorization(size: size)
+            #expect(factorization?.powerOfTwo == power && factorization?.baseOrder == base)
+        }
     }
 
     @Test func factorizationOfPowerOfTwo() {

@@ -15,6 +15,12 @@ public struct SelfAttention: Sendable {
     public let kvHeads: Int
     public let headDimension: Int
     public var rotary: RotaryEmbedding
+    /// R3: an orthonormal Hadamard over each head's query and key after the rotary embedding
+    /// (`q·kᵀ` is unchanged; keys enter the cache rotated, so outliers are spread before KV
+    /// quantization). QuaRot §4, SpinQuant §3.1.
+    public var rotatesQueriesAndKeys = false
+    /// Simulated low-bit KV cache, applied to keys and values as they are produced.
+    public var keyValueQuantizer: KeyValueQuantizer?
 
     /// Query rows per attention block in prefill: each block multiplies only against the
     /// keys it can see (causal), so the masked upper triangle is mostly skipped.
@@ -98,7 +104,7 @@ public struct SelfAttention: Sendable {
     func projectAndRotate(_ normalized: Matrix, positions: Range<Int>) -> (Matrix, Matrix, Matrix) {
         var query = queryProjection.apply(normalized)
         var key = keyProjection.apply(normalized)
-        let value = valueProjection.apply(normalized)
+        var value = valueProjection.apply(normalized)
         let (cosine, sine) = rotary.table(positions: positions)
         let rows = normalized.rows
         let dimension = headDimension
@@ -116,7 +122,42 @@ public struct SelfAttention: Sendable {
                 }
             }
         }
+        if rotatesQueriesAndKeys {
+            Self.transformHeads(&query, dimension: dimension)
+            Self.transformHeads(&key, dimension: dimension)
+        }
+        if let keyValueQuantizer {
+            keyValueQuantizer.fakeQuantize(&key)
+            keyValueQuantizer.fakeQuantize(&value)
+        }
         return (query, key, value)
+    }
+
+    /// The orthonormal Hadamard transform of every `dimension`-wide head slice of `matrix`.
+    static func transformHeads(_ matrix: inout Matrix, dimension: Int) {
+        var heads = Matrix(rows: matrix.rows * matrix.columns / dimension, columns: dimension)
+        heads.values = matrix.values
+        // The head dimension was validated when R3 was enabled (`SelfAttention.enableQueryKeyRotation`).
+        try? Hadamard.transformRows(of: &heads)
+        matrix.values = heads.values
+    }
+
+    /// Turns on R3 after checking the head dimension has a Hadamard transform.
+    public mutating func enableQueryKeyRotation() throws(ModelError) {
+        guard Hadamard.factorization(size: headDimension) != nil else {
+            throw .invalidConfiguration(
+                field: "head_dim", detail: "\(headDimension) has no Hadamard transform; R3 needs b · 2^k with b in \(Hadamard.supportedBaseOrders)")
+        }
+        rotatesQueriesAndKeys = true
+    }
+
+    /// Turns on the simulated low-bit KV cache after checking its groups tile a head.
+    public mutating func enableKeyValueQuantization(_ quantizer: KeyValueQuantizer) throws(ModelError) {
+        guard headDimension % quantizer.groupSize == 0 else {
+            throw .invalidConfiguration(
+                field: "kv_cache.group_size", detail: "\(quantizer.groupSize) does not divide the head dimension \(headDimension)")
+        }
+        keyValueQuantizer = quantizer
     }
 
     /// Causal attention of the `query` rows (the last `query.rows` of `total` positions)

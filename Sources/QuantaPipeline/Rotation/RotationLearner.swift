@@ -1,0 +1,207 @@
+import Foundation
+import QuantaAlgorithms
+import QuantaModel
+import QuantaTensor
+
+/// Learns the residual rotation R1 and per-layer head rotations R2 of a norm-folded model by
+/// minimizing the next-token cross-entropy of the *quantized* network on calibration windows,
+/// with Cayley SGD on the orthogonal group (SpinQuant). Weights (and optionally activations)
+/// are fake-quantized in the forward pass; gradients pass through the quantizers unchanged
+/// (straight-through estimator). The FP weights never change — only the rotations.
+///
+/// Gradients: every rotated weight is a product with R1 or R2, so `dL/dR` sums one term per
+/// use — a reader `W·R` gives `Wᵀ·dW'`, a writer `Rᵀ·W` gives `W·dW'ᵀ`, the embedding rows
+/// `E[t]·R` give `E[t]ᵀ·dX₀`, and the head `W_h·R` gives `(dlogits·W_h)ᵀ·n`.
+///
+/// Provenance: Z. Liu et al., "SpinQuant: LLM Quantization with Learned Rotations", ICLR 2025,
+/// §3.2 (objective, Cayley SGD on the Stiefel manifold, R1 and per-layer R2).
+public struct RotationLearner {
+    let embedding: Matrix
+    let head: Matrix
+    let finalGain: [Float]
+    let epsilon: Float
+    let layers: [DecoderLayer]
+    let weights: [DecoderLayerWeights]
+    /// Fake quantization of every rotated decoder weight (`nil`: full precision).
+    public var weightQuantizer: ((Matrix) throws -> Matrix)?
+    /// Fake quantization of every decoder linear's input rows (`nil`: full precision).
+    public var activationQuantizer: ((inout Matrix) -> Void)?
+
+    /// A learner over `model`, whose norms must be folded and whose linears dense.
+    public init(model: TransformerModel) throws(PipelineError) {
+        guard let head = model.head as? DenseLinear else {
+            throw .unsupported(detail: "lm_head must be a full-precision linear to learn rotations")
+        }
+        let gains = model.layers.flatMap { $0.inputNorm.weight + $0.postAttentionNorm.weight }
+        guard gains.allSatisfy({ $0 == 1 }) else {
+            throw .unsupported(detail: "learning rotations needs folded norms; call ModelRotation.foldNorms first")
+        }
+        embedding = model.embedding
+        self.head = head.weight
+        finalGain = model.finalNorm.weight
+        epsilon = model.finalNorm.epsilon
+        layers = model.layers
+        var weights: [DecoderLayerWeights] = []
+        for layer in model.layers { weights.append(try RotationTrainingGraph.weights(of: layer)) }
+        self.weights = weights
+    }
+
+    /// The mean next-token cross-entropy of `window` under rotations `residual` (R1) and
+    /// `perHead` (one R2 per layer), with the gradients of both.
+    public func lossAndGradients(window: [Int], residual: Matrix, perHead: [Matrix]) throws
+        -> (loss: Double, residual: Matrix, perHead: [Matrix])
+    {
+        precondition(perHead.count == layers.count, "one R2 per layer")
+        precondition(window.count >= 2, "a window needs two tokens")
+        let tokens = window.count
+        let tokenRows = try Matrix(
+            rows: tokens, columns: embedding.columns,
+            values: window.flatMap { embedding.values[($0 * embedding.columns)..<(($0 + 1) * embedding.columns)] })
+        var hidden = try BLAS.multiply(tokenRows, residual)
+        var tapes: [DecoderLayerTape] = []
+        var rotated: [DecoderLayerWeights] = []
+        var intermediates: [(value: Matrix, output: Matrix)] = []
+        for (index, layer) in layers.enumerated() {
+            let original = weights[index]
+            let quantize: (Matrix) throws -> Matrix = { try weightQuantizer?($0) ?? $0 }
+            let valueRotated = try BLAS.multiply(original.value, residual)
+            let outputRotated = try BLAS.multiply(residual, transposeA: true, original.output)
+            let layerWeights = DecoderLayerWeights(
+                query: try quantize(try BLAS.multiply(original.query, residual)),
+                key: try quantize(try BLAS.multiply(original.key, residual)),
+                value: try quantize(try RotationMath.rotatingOutputBlocks(of: valueRotated, by: perHead[index])),
+                output: try quantize(try RotationMath.rotatingInputBlocks(of: outputRotated, by: perHead[index])),
+                gate: try quantize(try BLAS.multiply(original.gate, residual)),
+                up: try quantize(try BLAS.multiply(original.up, residual)),
+                down: try quantize(try BLAS.multiply(residual, transposeA: true, original.down)),
+                inputGain: original.inputGain, postAttentionGain: original.postAttentionGain)
+            let (output, tape) = try DecoderBackward.forward(
+                hidden, weights: layerWeights, geometry: RotationTrainingGraph.geometry(of: layer, tokens: tokens),
+                activationQuantizer: activationQuantizer)
+            hidden = output
+            tapes.append(tape)
+            rotated.append(layerWeights)
+            intermediates.append((valueRotated, outputRotated))
+        }
+        // Head and loss.
+        let (normalized, scales) = DecoderBackward.rmsNorm(hidden, gain: finalGain, epsilon: epsilon)
+        let rotatedHead = try BLAS.multiply(head, residual)
+        var logits = try BLAS.multiply(normalized, rotatedHead, transposeB: true)
+        let (loss, logitGradient) = Self.crossEntropy(&logits, targets: Array(window.dropFirst()))
+        var residualGradient = try BLAS.multiply(try BLAS.multiply(logitGradient, head), transposeA: true, normalized)
+        let normalizedGradient = try BLAS.multiply(logitGradient, rotatedHead)
+        var hiddenGradient = DecoderBackward.rmsNormBackward(normalizedGradient, input: hidden, scale: scales, gain: finalGain).0
+        var perHeadGradients = perHead.map { Matrix(rows: $0.rows, columns: $0.columns) }
+        for index in layers.indices.reversed() {
+            let geometry = RotationTrainingGraph.geometry(of: layers[index], tokens: tokens)
+            let (inputGradient, gradients) = try DecoderBackward.backward(
+                hiddenGradient, tape: tapes[index], weights: rotated[index], geometry: geometry)
+            hiddenGradient = inputGradient
+            let original = weights[index]
+            let r2 = perHead[index]
+            // Readers W·R1.
+            for (weight, gradient) in [
+                (original.query, gradients.query), (original.key, gradients.key), (original.gate, gradients.gate),
+                (original.up, gradients.up),
+            ] {
+                add(try BLAS.multiply(weight, transposeA: true, gradient), to: &residualGradient)
+            }
+            // v: V' = blocks(R2ᵀ)·(Wv·R1).
+            let valueGradient = try RotationMath.rotatingOutputBlocks(of: gradients.value, by: r2.transposed())
+            add(try BLAS.multiply(original.value, transposeA: true, valueGradient), to: &residualGradient)
+            add(try Self.blockProducts(intermediates[index].value, gradients.value, block: r2.rows, rowsBlocks: true), to: &perHeadGradients[index])
+            // o: O' = (R1ᵀ·Wo)·blocks(R2).
+            let outputGradient = try RotationMath.rotatingInputBlocks(of: gradients.output, by: r2.transposed())
+            add(try BLAS.multiply(original.output, outputGradient, transposeB: true), to: &residualGradient)
+            add(try Self.blockProducts(intermediates[index].output, gradients.output, block: r2.rows, rowsBlocks: false), to: &perHeadGradients[index])
+            // down: R1ᵀ·Wd.
+            add(try BLAS.multiply(original.down, gradients.down, transposeB: true), to: &residualGradient)
+        }
+        add(try BLAS.multiply(tokenRows, transposeA: true, hiddenGradient), to: &residualGradient)
+        return (loss, residualGradient, perHeadGradients)
+    }
+
+    /// Runs `steps` Cayley SGD steps from `initial` (R1 and one R2 per layer, or one shared
+    /// R2 that is copied per layer), cycling through `windows`; returns the learned plan and the
+    /// loss of every step.
+    public func train(
+        windows: [[Int]], initial: RotationPlan, steps: Int, learningRate: Float, momentum: Float,
+        log: (String) -> Void = { _ in }
+    ) throws -> (plan: RotationPlan, losses: [Double]) {
+        guard var residual = initial.residual, !initial.perHead.isEmpty, !windows.isEmpty else {
+            throw PipelineError.unsupported(detail: "rotation learning starts from an R1, an R2 and calibration windows")
+        }
+        var perHead = initial.perHead.count == 1 ? Array(repeating: initial.perHead[0], count: layers.count) : initial.perHead
+        var residualOptimizer = try CayleySGD(learningRate: learningRate, momentum: momentum)
+        var perHeadOptimizers = try perHead.map { _ in try CayleySGD(learningRate: learningRate, momentum: momentum) }
+        var losses: [Double] = []
+        for step in 0..<steps {
+            let (loss, residualGradient, perHeadGradients) = try lossAndGradients(
+                window: windows[step % windows.count], residual: residual, perHead: perHead)
+            losses.append(loss)
+            try residualOptimizer.step(rotation: &residual, gradient: residualGradient)
+            for index in perHead.indices {
+                try perHeadOptimizers[index].step(rotation: &perHead[index], gradient: perHeadGradients[index])
+            }
+            log(String(format: "rotation step %d/%d  loss %.4f", step + 1, steps, loss))
+        }
+        return (RotationPlan(residual: residual, perHead: perHead, onlineDownProjection: initial.onlineDownProjection), losses)
+    }
+
+    // MARK: - Helpers
+
+    /// Mean cross-entropy of rows `0..<targets.count` of `logits` against `targets`; `logits`
+    /// becomes the gradient (`(softmax − onehot) / count`, zero for rows without a target).
+    static func crossEntropy(_ logits: inout Matrix, targets: [Int]) -> (Double, Matrix) {
+        var loss = 0.0
+        let columns = logits.columns
+        let count = Float(targets.count)
+        for row in 0..<logits.rows {
+            guard row < targets.count else {
+                for column in 0..<columns { logits[row, column] = 0 }
+                continue
+            }
+            var maximum = -Float.infinity
+            for column in 0..<columns { maximum = max(maximum, logits[row, column]) }
+            var sum: Double = 0
+            for column in 0..<columns { sum += Double(exp(logits[row, column] - maximum)) }
+            loss += log(sum) + Double(maximum) - Double(logits[row, targets[row]])
+            for column in 0..<columns {
+                logits[row, column] = Float(Double(exp(logits[row, column] - maximum)) / sum) / count
+            }
+            logits[row, targets[row]] -= 1 / count
+        }
+        return (loss / Double(targets.count), logits)
+    }
+
+    /// `Σ_b A_bᵀ·G_b`-style products per head block: with `rowsBlocks`, `A_b·G_bᵀ` over row
+    /// blocks (v_proj: `dR2 += M_b·dV'_bᵀ`); otherwise `A_bᵀ·G_b` over column blocks (o_proj:
+    /// `dR2 += N_bᵀ·dO'_b`).
+    static func blockProducts(_ a: Matrix, _ g: Matrix, block: Int, rowsBlocks: Bool) throws -> Matrix {
+        var result = Matrix(rows: block, columns: block)
+        if rowsBlocks {
+            for start in stride(from: 0, to: a.rows, by: block) {
+                let left = try Matrix(rows: block, columns: a.columns, values: Array(a.values[(start * a.columns)..<((start + block) * a.columns)]))
+                let right = try Matrix(rows: block, columns: g.columns, values: Array(g.values[(start * g.columns)..<((start + block) * g.columns)]))
+                add(try BLAS.multiply(left, right, transposeB: true), to: &result)
+            }
+        } else {
+            for start in stride(from: 0, to: a.columns, by: block) {
+                var left = Matrix(rows: a.rows, columns: block)
+                var right = Matrix(rows: g.rows, columns: block)
+                for row in 0..<a.rows {
+                    for column in 0..<block {
+                        left[row, column] = a[row, start + column]
+                        right[row, column] = g[row, start + column]
+                    }
+                }
+                add(try BLAS.multiply(left, transposeA: true, right), to: &result)
+            }
+        }
+        return result
+    }
+}
+
+private func add(_ source: Matrix, to target: inout Matrix) {
+    for index in target.values.indices { target.values[index] += source.values[index] }
+}
