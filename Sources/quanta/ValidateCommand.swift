@@ -39,6 +39,10 @@ struct ValidateCommand: ParsableCommand {
 
     @OptionGroup var runtime: RuntimeOptions
 
+    func validate() throws {
+        if runtime.head != .exact { throw ValidationError("validate compares the container as stored: --head must be exact") }
+    }
+
     func run() throws {
         let computeContext = runtime.computeContext
         let packed = try LoadedModel.load(path: container, computeContext: computeContext)
