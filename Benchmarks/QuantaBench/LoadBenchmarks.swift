@@ -6,11 +6,16 @@ import QuantaTensor
 /// `QuantaBench --load PATH`: load time, resident memory after loading, and prefill/decode
 /// speed of one model (a Quanta container on its packed kernels, or an FP model), in a
 /// process of its own so the memory figure is that model's alone.
-func loadBenchmarkRows(path: String, runs: Int, head: LoadedModel.HeadFormat = .exact) throws -> [(String, String, String)] {
+func loadBenchmarkRows(
+    path: String, runs: Int, head: LoadedModel.HeadFormat = .exact, activations: ActivationPrecision = .float
+) throws -> [(String, String, String)] {
     let start = DispatchTime.now().uptimeNanoseconds
-    let loaded = try LoadedModel.load(path: path, computeContext: ComputeContext(threadCount: 1), head: head)
+    let loaded = try LoadedModel.load(path: path, computeContext: ComputeContext(threadCount: 1), head: head, activations: activations)
     let loadSeconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-    let name = (path as NSString).lastPathComponent + (head == .exact ? "" : " (\(head.rawValue) head)")
+    var options: [String] = []
+    if head != .exact { options.append("\(head.rawValue) head") }
+    if activations != .float { options.append("\(activations.rawValue) activations") }
+    let name = (path as NSString).lastPathComponent + (options.isEmpty ? "" : " (" + options.joined(separator: ", ") + ")")
     var rows: [(String, String, String)] = [
         ("load \(name)", String(format: "%.3f s", loadSeconds), String(format: "RSS %.0f MB", residentMegabytes()))
     ]

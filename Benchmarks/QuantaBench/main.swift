@@ -30,7 +30,9 @@ if let index = CommandLine.arguments.firstIndex(of: "--load"), index + 1 < Comma
     do {
         let head: LoadedModel.HeadFormat = CommandLine.arguments.contains("--int8-head") ? .int8 : .exact
         printTable(title: "Quanta load and speed — best of 3",
-                   try loadBenchmarkRows(path: CommandLine.arguments[index + 1], runs: 3, head: head))
+                   try loadBenchmarkRows(
+                       path: CommandLine.arguments[index + 1], runs: 3, head: head,
+                       activations: CommandLine.arguments.contains("--int8-activations") ? .int8 : .float))
         exit(0)
     } catch {
         FileHandle.standardError.write(Data("benchmark failed: \((error as? LocalizedError)?.errorDescription ?? "\(error)")\n".utf8))

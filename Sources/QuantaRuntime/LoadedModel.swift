@@ -22,12 +22,16 @@ public struct LoadedModel: Sendable {
         case int8
     }
 
-    /// Loads `path`; `head` applies to containers (float models keep their f32 head).
-    public static func load(path: String, computeContext: ComputeContext, head: HeadFormat = .exact) throws -> LoadedModel {
+    /// Loads `path`; `head` and `activations` (the packed linears' decode path) apply to
+    /// containers (float models keep their f32 head and dense linears).
+    public static func load(
+        path: String, computeContext: ComputeContext, head: HeadFormat = .exact, activations: ActivationPrecision = .float
+    ) throws -> LoadedModel {
         let checkpoint: ModelCheckpoint
         var linears: [String: any LinearOperator] = [:]
         if try ModelFormat.detect(path: path) == .quanta {
-            (checkpoint, linears) = try containerParts(path: path, computeContext: computeContext, head: head)
+            (checkpoint, linears) = try containerParts(
+                path: path, computeContext: computeContext, head: head, activations: activations)
         } else {
             checkpoint = try ModelFiles.loadCheckpoint(path: path)
         }
@@ -44,7 +48,9 @@ public struct LoadedModel: Sendable {
     /// tensors as `PackedLinear` operators by module name; an f16 head (tied embedding or
     /// `lm_head.weight`) runs on `Float16Linear`, or on an int8 re-quantization with
     /// `head: .int8`. Every tensor is read here, so every checksum is verified at load.
-    static func containerParts(path: String, computeContext: ComputeContext, head: HeadFormat) throws
+    static func containerParts(
+        path: String, computeContext: ComputeContext, head: HeadFormat, activations: ActivationPrecision
+    ) throws
         -> (ModelCheckpoint, [String: any LinearOperator])
     {
         let container = try QuantaContainer(path: path, verify: false)
@@ -58,11 +64,13 @@ public struct LoadedModel: Sendable {
             guard case .packed(let weights) = tensor.content else { continue }
             let module = String(tensor.name.dropLast(".weight".count))
             let bias = try dense.first { $0.name == module + ".bias" }?.tensor.floatValues()
-            linears[module] = try PackedLinear(
+            var linear = try PackedLinear(
                 bits: weights.bits, groupSize: weights.groupSize, inputCount: weights.inputCount,
                 outputCount: weights.outputCount, codes: weights.codes.storage, scales: weights.scales.storage,
                 zeros: weights.zeros.storage, inputPermutation: weights.permutation().map { $0.map(Int32.init) },
                 bias: bias, context: computeContext, name: tensor.name)
+            linear.activationPrecision = activations
+            linears[module] = linear
         }
         let headName = container.config.tieWordEmbeddings ? "model.embed_tokens.weight" : "lm_head.weight"
         if linears["lm_head"] == nil, let weight = dense.first(where: { $0.name == headName })?.tensor,

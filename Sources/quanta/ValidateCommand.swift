@@ -40,7 +40,9 @@ struct ValidateCommand: ParsableCommand {
     @OptionGroup var runtime: RuntimeOptions
 
     func validate() throws {
-        if runtime.head != .exact { throw ValidationError("validate compares the container as stored: --head must be exact") }
+        if runtime.head != .exact || runtime.activations != .float {
+            throw ValidationError("validate compares the container as stored: --head exact and --activations float only")
+        }
     }
 
     func run() throws {

@@ -4,7 +4,8 @@ import QuantaTensor
 /// symmetric absmax per group of 32 columns, `scale = f16(absmax / 127)`,
 /// `code = clamp(round(w / scale), −127, 127) + 128` stored in the packed int8 layout with the
 /// fixed zero point 128, so it runs on `PackedLinear`'s int8 kernels. 8.75 bits per weight
-/// (an f16 scale and an 8-bit zero per 32 weights). Not exact: it changes perplexity.
+/// (an f16 scale and an 8-bit zero per 32 weights). It also rounds the head's input to
+/// int8 (`ActivationPrecision.int8`, integer dot products). Not exact: it changes perplexity.
 ///
 /// Provenance: the block size and absmax scaling follow ggml's `Q8_0` (llama.cpp,
 /// `quantize_row_q8_0_ref`: 32 values, `d = amax / 127`, `q = round(x / d)`), which llama.cpp
@@ -40,9 +41,12 @@ public enum Int8Head {
                 }
             }
         }
-        return try PackedLinear(
+        var head = try PackedLinear(
             bits: 8, groupSize: g, inputCount: inputCount, outputCount: outputCount, codes: TensorStorage(array: codes),
             scales: TensorStorage(array: scales), zeros: TensorStorage(array: [UInt8](repeating: 128, count: outputCount * groups)),
             context: context, name: name)
+        // int8 weights × int8 activations (Q8_0 × Q8_0).
+        head.activationPrecision = .int8
+        return head
     }
 }
