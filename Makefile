@@ -152,12 +152,15 @@ bench: deps model $(MODEL)/config.json $(OUT)/bench/w4a16-rtn-g128.quanta
 	@echo
 	QUANTA_SHARED=$(abspath ../shared) .build/release/QuantaBench --load $(OUT)/bench/w4a16-rtn-g128.quanta
 	@echo
+	QUANTA_SHARED=$(abspath ../shared) .build/release/QuantaBench --load $(OUT)/bench/w4a16-rtn-g128.quanta \
+	  --int8-activations --int8-head
+	@echo
 	.build/release/QuantaBench --kernels
 
 # A 4-bit container for the runtime speed rows (RTN: the speed depends on the format only).
 $(OUT)/bench/w4a16-rtn-g128.quanta: $(MODEL)/config.json | $(QUANTA)
 	@mkdir -p $(OUT)/bench
-	$(QUANTA) quantize --model $(MODEL) --recipe recipes/w4a16-rtn-g128.yaml --output $@ --no-validate --quiet
+	$(QUANTA) quantize --model $(MODEL) --recipe recipes/w4a16-rtn-g128.yaml --output $@ --no-validate --quiet --no-compress
 
 ## Quantization wall time and peak memory for w4a16-gptq-g128 with both calibration sizes (1 thread).
 bench-quantize: model | $(QUANTA)

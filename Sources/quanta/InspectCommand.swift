@@ -54,6 +54,8 @@ struct InspectCommand: ParsableCommand {
                 ("file_bytes", .integer(Int64(size.fileByteCount))),
                 ("parameter_count", .integer(Int64(size.parameterCount))),
                 ("bits_per_weight_file", .number(size.bitsPerWeightFile)),
+                ("uncompressed_file_bytes", .integer(Int64(size.uncompressedFileByteCount))),
+                ("uncompressed_bits_per_weight_file", .number(size.uncompressedBitsPerWeightFile)),
                 ("packed_tensor_count", .integer(Int64(size.packedTensorCount))),
                 ("packed_parameter_count", .integer(Int64(size.packedParameterCount))),
                 ("packed_bytes", .integer(Int64(size.packedByteCount))),
@@ -119,8 +121,9 @@ struct InspectCommand: ParsableCommand {
             String(format: "bits/weight:   %.3f over the %d packed linears (%.3f as stored after zstd; traits nominal %.3f)",
                    size.bitsPerWeightLinears, size.packedTensorCount, size.storedBitsPerWeightLinears,
                    size.nominalBitsPerWeightLinears),
-            String(format: "               %.3f over the whole file (%d bytes × 8 / %d parameters)", size.bitsPerWeightFile,
-                   size.fileByteCount, size.parameterCount),
+            String(format: "               %.3f over the whole file (%d bytes × 8 / %d parameters); %.3f without zstd (≈ %d bytes)",
+                   size.bitsPerWeightFile, size.fileByteCount, size.parameterCount, size.uncompressedBitsPerWeightFile,
+                   size.uncompressedFileByteCount),
             "file bytes:    \(size.fileByteCount) = packed \(megabytes(size.packedStoredByteCount)) + dense "
                 + "\(megabytes(size.denseStoredByteCount)) + files \(megabytes(size.fileStoredByteCount)) + header "
                 + "\(size.headerByteCount) + padding \(size.paddingByteCount) (stored sizes)",

@@ -29,6 +29,7 @@ import Testing
         #expect(abs(size.bitsPerWeightFile - Double(fileBytes * 8) / 496) < 1e-12)
         #expect(size.headerByteCount % 64 == 0)
         #expect(size.matchesTraits(arrayCount: container.arrayCount))
+        #expect(size.uncompressedFileByteCount == fileBytes)  // nothing compressed
         #expect(container.arrayCount == 2 + 3 + 4 + 3 + 3 + 3)  // 2 files, 3 dense, 4 packed (one permuted)
     }
 
@@ -40,7 +41,8 @@ import Testing
         let size = container.sizeSummary
         #expect(size.packedByteCount == 432)
         #expect(size.packedStoredByteCount <= 432)
-        #expect(size.fileStoredByteCount < container.fileEntries.reduce(0) { $0 + $1.array.byteCount })
+        #expect(size.fileStoredByteCount < size.fileTableByteCount)
+        #expect(size.uncompressedFileByteCount > size.fileByteCount)
         #expect(size.matchesTraits(arrayCount: container.arrayCount))
     }
 }

@@ -18,12 +18,7 @@ import Testing
             for rows in [1, 3, 17, 64] {
                 let input = try Matrix(rows: rows, columns: inputCount, values: random.normalValues(count: rows * inputCount))
                 let fast = linear.apply(input)
-                var reference = Matrix(rows: rows, columns: outputCount)
-                input.values.withUnsafeBufferPointer { x in
-                    reference.values.withUnsafeMutableBufferPointer { y in
-                        linear.referenceApply(input: x.baseAddress!, rows: rows, output: y.baseAddress!)
-                    }
-                }
+                let reference = rawApply(input, outputCount: outputCount, linear.referenceApply)
                 for row in 0..<rows {
                     for r in 0..<outputCount {
                         var exact = 0.0
@@ -71,17 +66,9 @@ import Testing
         }
         let input = try Matrix(rows: 2, columns: inputCount, values: random.normalValues(count: 2 * inputCount))
         let fast = head.apply(input)
-        var reference = Matrix(rows: 2, columns: outputCount)
-        input.values.withUnsafeBufferPointer { x in
-            reference.values.withUnsafeMutableBufferPointer { y in
-                // The input is rounded to int8 where the layout allows it (Q8_0 × Q8_0).
-                if head.supportsInt8Activations {
-                    head.referenceInt8Apply(input: x.baseAddress!, rows: 2, output: y.baseAddress!)
-                } else {
-                    head.referenceApply(input: x.baseAddress!, rows: 2, output: y.baseAddress!)
-                }
-            }
-        }
+        // The input is rounded to int8 where the layout allows it (Q8_0 × Q8_0).
+        let reference = rawApply(
+            input, outputCount: outputCount, head.supportsInt8Activations ? head.referenceInt8Apply : head.referenceApply)
         for index in fast.values.indices {
             #expect(abs(fast.values[index] - reference.values[index]) <= 1e-4 * (1 + abs(reference.values[index])))
         }

@@ -26,12 +26,7 @@ import Testing
                     var random = RandomGenerator(seed: UInt64(rows * 7 + index))
                     let input = try Matrix(rows: rows, columns: inputCount, values: random.normalValues(count: rows * inputCount))
                     let fast = linear.apply(input)
-                    var reference = Matrix(rows: rows, columns: outputCount)
-                    input.values.withUnsafeBufferPointer { x in
-                        reference.values.withUnsafeMutableBufferPointer { y in
-                            linear.referenceInt8Apply(input: x.baseAddress!, rows: rows, output: y.baseAddress!)
-                        }
-                    }
+                    let reference = rawApply(input, outputCount: outputCount, linear.referenceInt8Apply)
                     for row in 0..<rows {
                         let x = Array(input.values[(row * inputCount)..<((row + 1) * inputCount)])
                         for r in 0..<outputCount {
@@ -70,10 +65,7 @@ import Testing
         var random = RandomGenerator(seed: 3)
         let input = try Matrix(rows: 1, columns: 96, values: random.normalValues(count: 96))
         let fast = linear.apply(input)
-        var reference = Matrix(rows: 1, columns: 3)
-        input.values.withUnsafeBufferPointer { x in
-            reference.values.withUnsafeMutableBufferPointer { y in linear.referenceApply(input: x.baseAddress!, rows: 1, output: y.baseAddress!) }
-        }
+        let reference = rawApply(input, outputCount: 3, linear.referenceApply)
         for index in 0..<3 { #expect(abs(fast.values[index] - reference.values[index]) <= 1e-4 * (1 + abs(reference.values[index]))) }
     }
 }

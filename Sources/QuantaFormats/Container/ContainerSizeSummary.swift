@@ -22,7 +22,8 @@ public struct ContainerSizeSummary: Sendable, Equatable {
     public let denseParameterCount: Int
     public let denseByteCount: Int
     public let denseStoredByteCount: Int
-    /// Stored bytes of the auxiliary files (tokenizer).
+    /// Logical and stored bytes of the auxiliary files (tokenizer).
+    public let fileTableByteCount: Int
     public let fileStoredByteCount: Int
     /// Preamble + header (with padding).
     public let headerByteCount: Int
@@ -49,6 +50,15 @@ public struct ContainerSizeSummary: Sendable, Equatable {
     /// File bits per parameter (every tensor; header, tokenizer and padding included).
     public var bitsPerWeightFile: Double {
         parameterCount == 0 ? 0 : Double(fileByteCount * 8) / Double(parameterCount)
+    }
+    /// The file size without zstd, give or take alignment gaps (each array still starts at a
+    /// multiple of 64): comparable with formats that store raw arrays, such as GGUF.
+    public var uncompressedFileByteCount: Int {
+        headerByteCount + packedByteCount + denseByteCount + fileTableByteCount + paddingByteCount
+    }
+    /// `uncompressedFileByteCount` × 8 / parameters.
+    public var uncompressedBitsPerWeightFile: Double {
+        parameterCount == 0 ? 0 : Double(uncompressedFileByteCount * 8) / Double(parameterCount)
     }
     /// Whether the packed tensors hold exactly the bytes the traits predict, are stored in
     /// at most that, and nothing but alignment gaps (under 64 bytes per array) is
@@ -103,6 +113,7 @@ extension QuantaContainer {
             packedByteCount: packedLogical, packedStoredByteCount: packedStored, packedTraitsByteCount: packedTraits,
             packedNominalBitCount: packedNominal, denseParameterCount: denseParameters,
             denseByteCount: denseLogical, denseStoredByteCount: denseStored,
+            fileTableByteCount: fileEntries.reduce(0) { $0 + $1.array.byteCount },
             fileStoredByteCount: fileEntries.reduce(0) { $0 + $1.array.storedByteCount },
             headerByteCount: headerByteCount, fileByteCount: fileByteCount)
     }

@@ -53,28 +53,12 @@ public struct Float16Linear: LinearOperator {
             }
             return
         }
-        let tileRows = min(self.tileRows, outputCount)
-        let tile = UnsafeMutablePointer<Float>.allocate(capacity: tileRows * n)
-        defer { tile.deallocate() }
-        let target = VectorPointers(x: input, y: tile)
-        var tileStart = 0
-        while tileStart < outputCount {
-            let tileEnd = min(tileStart + tileRows, outputCount)
-            let first = tileStart
-            context.parallelFor(tileStart..<tileEnd) { range in
-                Float16Kernels.widen(
-                    base.address + range.lowerBound * n * 2, count: range.count * n,
-                    into: target.y + (range.lowerBound - first) * n)
-            }
-            do {
-                try BLAS.gemm(
-                    transposeA: false, transposeB: true, rows: rows, columns: tileEnd - tileStart, inner: n, alpha: 1,
-                    a: input, leadingDimensionA: n, b: tile, leadingDimensionB: n, beta: 0,
-                    c: output + tileStart, leadingDimensionC: outputCount)
-            } catch {
-                preconditionFailure("f16 GEMM: \(error)")  // dimensions were validated in init
-            }
-            tileStart = tileEnd
+        TiledGEMM.multiply(
+            x: input, rows: rows, inputCount: n, outputCount: outputCount, tileRows: tileRows, context: context,
+            output: output
+        ) { weightRows, destination in
+            Float16Kernels.widen(
+                base.address + weightRows.lowerBound * n * 2, count: weightRows.count * n, into: destination)
         }
     }
 

@@ -217,28 +217,11 @@ public struct PackedLinear: LinearOperator {
     /// dequantized to f32 (rows split across the context's threads) and multiplied with one
     /// `sgemm` into its output columns.
     private func multiplyMatrix(_ weights: PackedPointers, x: UnsafePointer<Float>, rows: Int, output: UnsafeMutablePointer<Float>) {
-        let n = inputCount
-        let tileRows = min(self.tileRows, outputCount)
-        let tile = UnsafeMutablePointer<Float>.allocate(capacity: tileRows * n)
-        defer { tile.deallocate() }
-        let target = VectorPointers(x: x, y: tile)
-        var tileStart = 0
-        while tileStart < outputCount {
-            let tileEnd = min(tileStart + tileRows, outputCount)
-            let first = tileStart
-            context.parallelFor(tileStart..<tileEnd) { rows in
-                let destination = target.y + (rows.lowerBound - first) * n
-                Self.dequantizeRows(weights, rows: rows, into: destination)
-            }
-            do {
-                try BLAS.gemm(
-                    transposeA: false, transposeB: true, rows: rows, columns: tileEnd - tileStart, inner: n, alpha: 1,
-                    a: x, leadingDimensionA: n, b: tile, leadingDimensionB: n, beta: 0,
-                    c: output + tileStart, leadingDimensionC: outputCount)
-            } catch {
-                preconditionFailure("packed GEMM: \(error)")  // dimensions were validated in init
-            }
-            tileStart = tileEnd
+        TiledGEMM.multiply(
+            x: x, rows: rows, inputCount: inputCount, outputCount: outputCount, tileRows: tileRows, context: context,
+            output: output
+        ) { weightRows, destination in
+            Self.dequantizeRows(weights, rows: weightRows, into: destination)
         }
     }
 }
@@ -249,6 +232,40 @@ struct Int8ActivationPointers: @unchecked Sendable {
     let scales: UnsafeMutablePointer<Float>
     let corrections: UnsafeMutablePointer<Float>
     let y: UnsafeMutablePointer<Float>
+}
+
+/// `output = x · Wᵀ` for weights that are widened to f32 a tile at a time (packed or f16
+/// weights in prefill): for each tile of `tileRows` weight rows, `fill(rows, destination)`
+/// writes those rows as f32 (rows split across the context's threads), then one `sgemm`
+/// multiplies the tile into its output columns.
+enum TiledGEMM {
+    static func multiply(
+        x: UnsafePointer<Float>, rows: Int, inputCount n: Int, outputCount: Int, tileRows requested: Int,
+        context: ComputeContext, output: UnsafeMutablePointer<Float>,
+        fill: @Sendable (Range<Int>, UnsafeMutablePointer<Float>) -> Void
+    ) {
+        let tileRows = min(requested, outputCount)
+        let tile = UnsafeMutablePointer<Float>.allocate(capacity: tileRows * n)
+        defer { tile.deallocate() }
+        let target = VectorPointers(x: x, y: tile)
+        var tileStart = 0
+        while tileStart < outputCount {
+            let tileEnd = min(tileStart + tileRows, outputCount)
+            let first = tileStart
+            context.parallelFor(tileStart..<tileEnd) { weightRows in
+                fill(weightRows, target.y + (weightRows.lowerBound - first) * n)
+            }
+            do {
+                try BLAS.gemm(
+                    transposeA: false, transposeB: true, rows: rows, columns: tileEnd - tileStart, inner: n, alpha: 1,
+                    a: x, leadingDimensionA: n, b: tile, leadingDimensionB: n, beta: 0,
+                    c: output + tileStart, leadingDimensionC: outputCount)
+            } catch {
+                preconditionFailure("tiled GEMM: \(error)")  // callers validated the dimensions
+            }
+            tileStart = tileEnd
+        }
+    }
 }
 
 /// The input and output addresses of one `apply`, shared by its `parallelFor` chunks (which
