@@ -13,6 +13,8 @@ struct BitsReport {
         var megabytes: Double
         var perplexity: Double
         var isFullPrecision: Bool
+        /// The fixture's own note on the row, if any.
+        var note: String? = nil
     }
 
     /// One row per evaluation JSON (`quanta eval perplexity --json`); its model must be a
@@ -62,7 +64,7 @@ struct BitsReport {
             return Row(
                 source: "llama.cpp (fixture)", name: name.replacingOccurrences(of: "_imatrix", with: " + imatrix"),
                 bitsLinears: linears, bitsFile: file, megabytes: entry["file_mb"]?.doubleValue ?? .nan,
-                perplexity: perplexity, isFullPrecision: name == "F32")
+                perplexity: perplexity, isFullPrecision: name == "F32", note: entry["note"]?.stringValue)
         }
     }
 
@@ -90,6 +92,8 @@ struct BitsReport {
                     row.bitsFile, size, row.perplexity, delta))
             }
         }
+        let notes = theirs.compactMap { row in row.note.map { "- llama.cpp \(row.name) (fixture note): \($0)" } }
+        if !notes.isEmpty { lines += [""] + notes }
         return lines.joined(separator: "\n")
     }
 }
