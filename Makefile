@@ -4,6 +4,8 @@
 #   make test       unit tests + real-model tests
 #   make bench      benchmark table
 #   make report-all every recipe under recipes/ → one table
+#   make report-bits containers of $(BITS_RECIPES), llamacpp protocol (40 chunks): ppl against
+#                   bits per weight beside llama.cpp's rows from $(SHARED)/fixtures/llamacpp.json
 
 SWIFT        ?= swift
 PYTHON       ?= python3
@@ -19,6 +21,10 @@ EVAL_PROTOCOL ?= gptq
 EVAL_WINDOWS ?= 10
 EVAL_TAG     := $(EVAL_PROTOCOL)-$(EVAL_WINDOWS)
 RECIPES      := $(basename $(notdir $(wildcard recipes/*.yaml)))
+SHARED       ?= ../shared
+BITS_RECIPES ?= w4a16-rtn-g128 w4a16-gptq-g128 w4a16-gptq-g128-actorder w4a16-gptq-g128-actorder-static \
+	w4a16-gptq-perchannel w3a16-rtn-g128 w3a16-gptq-g128 w3a16-gptq-g128-actorder
+BITS_WINDOWS ?= 40
 RELEASE      := $(SWIFT) build -c release
 QUANTA       := .build/release/quanta
 TEST_FLAGS   := -c release --disable-testable-imports
@@ -29,7 +35,7 @@ export OPENBLAS_NUM_THREADS ?= 1
 
 PYTHON_PACKAGES := tokenizers transformers safetensors gguf
 
-.PHONY: all deps pydeps model build convert inspect quantize eval report report-all test test-unit test-model \
+.PHONY: all deps pydeps model build convert inspect quantize eval report report-all report-bits test test-unit test-model \
 	validate-fp bench bench-quantize clean
 
 all: report
@@ -103,6 +109,26 @@ report-all: $(OUT)/eval/fp.$(EVAL_TAG).json $(foreach r,$(RECIPES),$(OUT)/eval/$
 	$(QUANTA) report $^ > $(OUT)/report.$(EVAL_TAG).md
 	cat $(OUT)/report.$(EVAL_TAG).md
 
+## Quality per bit: packed containers, llamacpp protocol (chunks of 512, second half scored),
+## first $(BITS_WINDOWS) chunks, beside llama.cpp's own rows (read from the fixture, labelled).
+$(OUT)/containers/%.quanta: $(MODEL)/config.json recipes/%.yaml $(CALIBRATION) | $(QUANTA)
+	@mkdir -p $(OUT)/containers
+	$(QUANTA) quantize --model $(MODEL) --recipe recipes/$*.yaml --calibration $(CALIBRATION) --output $@ --no-validate --quiet
+
+$(OUT)/eval-bits/fp.json: $(MODEL)/config.json | $(QUANTA)
+	@mkdir -p $(OUT)/eval-bits
+	$(QUANTA) eval perplexity --model $(MODEL) --text $(EVAL_TEXT) --protocol llamacpp --windows $(BITS_WINDOWS) \
+	  --json > $@.partial && mv $@.partial $@
+
+$(OUT)/eval-bits/%.json: $(OUT)/containers/%.quanta
+	@mkdir -p $(OUT)/eval-bits
+	$(QUANTA) eval perplexity --model $< --text $(EVAL_TEXT) --protocol llamacpp --windows $(BITS_WINDOWS) \
+	  --json > $@.partial && mv $@.partial $@
+
+report-bits: $(OUT)/eval-bits/fp.json $(foreach r,$(BITS_RECIPES),$(OUT)/eval-bits/$(r).json)
+	$(QUANTA) report --bits --llamacpp $(SHARED)/fixtures/llamacpp.json $^ > $(OUT)/report-bits.md
+	cat $(OUT)/report-bits.md
+
 ## Tests: unit tests (offline, tiny in-code models) then the real-model tests.
 test: deps model pydeps test-unit test-model
 
@@ -126,12 +152,15 @@ bench: deps model $(MODEL)/config.json $(OUT)/bench/w4a16-rtn-g128.quanta
 	@echo
 	QUANTA_SHARED=$(abspath ../shared) .build/release/QuantaBench --load $(OUT)/bench/w4a16-rtn-g128.quanta
 	@echo
+	QUANTA_SHARED=$(abspath ../shared) .build/release/QuantaBench --load $(OUT)/bench/w4a16-rtn-g128.quanta \
+	  --int8-activations --int8-head
+	@echo
 	.build/release/QuantaBench --kernels
 
 # A 4-bit container for the runtime speed rows (RTN: the speed depends on the format only).
 $(OUT)/bench/w4a16-rtn-g128.quanta: $(MODEL)/config.json | $(QUANTA)
 	@mkdir -p $(OUT)/bench
-	$(QUANTA) quantize --model $(MODEL) --recipe recipes/w4a16-rtn-g128.yaml --output $@ --no-validate --quiet
+	$(QUANTA) quantize --model $(MODEL) --recipe recipes/w4a16-rtn-g128.yaml --output $@ --no-validate --quiet --no-compress
 
 ## Quantization wall time and peak memory for w4a16-gptq-g128 with both calibration sizes (1 thread).
 bench-quantize: model | $(QUANTA)

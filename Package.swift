@@ -25,6 +25,8 @@ let package = Package(
         .systemLibrary(name: "COpenBLAS", providers: [.apt(["libopenblas-dev", "liblapacke-dev"])]),
         .systemLibrary(name: "CHDF5", providers: [.apt(["libhdf5-dev"])]),
         .systemLibrary(name: "CZstd", providers: [.apt(["libzstd-dev"])]),
+        // Integer dot-product kernels (AVX2 via per-function target attributes; callers check the CPU).
+        .target(name: "CQuantaKernels"),
         .target(
             name: "QuantaTensor",
             dependencies: ["COpenBLAS"],
@@ -47,7 +49,7 @@ let package = Package(
         ),
         .target(
             name: "QuantaRuntime",
-            dependencies: ["QuantaTensor", "QuantaFormats", "QuantaModel"],
+            dependencies: ["QuantaTensor", "QuantaFormats", "QuantaModel", "CQuantaKernels"],
             swiftSettings: vectorCodegen
         ),
         .target(

@@ -78,6 +78,13 @@ func printKernelBenchmarks(runs: Int = 5) throws {
                 let time = secondsPerCall(packed, rows: 1, runs: runs, repeats: gemvRepeats)
                 lines.append(String(format: "| %@ | %d | int%d g128 GEMV | %.1f µs | %.1f GB/s | %.2f× |", label, threads, bits,
                                     time * 1e6, bytes / time / 1e9, denseGEMV / time))
+                if bits != 3 {
+                    var integer = packed
+                    integer.activationPrecision = .int8
+                    let integerTime = secondsPerCall(integer, rows: 1, runs: runs, repeats: gemvRepeats)
+                    lines.append(String(format: "| %@ | %d | int%d g128 GEMV, int8 activations | %.1f µs | %.1f GB/s | %.2f× |",
+                                        label, threads, bits, integerTime * 1e6, bytes / integerTime / 1e9, denseGEMV / integerTime))
+                }
             }
             let gemmRuns = out * inputs > 10_000_000 ? 2 : runs
             let denseGEMM = secondsPerCall(dense, rows: 512, runs: gemmRuns, repeats: 1)
@@ -87,6 +94,11 @@ func printKernelBenchmarks(runs: Int = 5) throws {
             let packedGEMM = secondsPerCall(packed4, rows: 512, runs: gemmRuns, repeats: 1)
             lines.append(String(format: "| %@ | %d | int4 g128 GEMM 512 rows | %.2f ms | %.1f GFLOP/s | %.2f× |", label, threads,
                                 packedGEMM * 1e3, flops / packedGEMM / 1e9, denseGEMM / packedGEMM))
+            var integer4 = packed4
+            integer4.activationPrecision = .int8
+            let integerGEMM = secondsPerCall(integer4, rows: 512, runs: gemmRuns, repeats: 1)
+            lines.append(String(format: "| %@ | %d | int4 g128 GEMM 512 rows, int8 activations | %.2f ms | %.1f GOP/s | %.2f× |",
+                                label, threads, integerGEMM * 1e3, flops / integerGEMM / 1e9, denseGEMM / integerGEMM))
         }
     }
     ComputeContext.applyBLASThreadCount(1)

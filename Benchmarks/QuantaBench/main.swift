@@ -1,6 +1,7 @@
 import Foundation
 import QuantaFormats
 import QuantaModel
+import QuantaRuntime
 import QuantaTensor
 
 // `make bench`: release-build timings on the test model, best of N runs, printed as a table.
@@ -27,7 +28,11 @@ func touch(_ tensors: [NamedTensor]) throws -> Double {
 
 if let index = CommandLine.arguments.firstIndex(of: "--load"), index + 1 < CommandLine.arguments.count {
     do {
-        printTable(title: "Quanta load and speed — best of 3", try loadBenchmarkRows(path: CommandLine.arguments[index + 1], runs: 3))
+        let head: LoadedModel.HeadFormat = CommandLine.arguments.contains("--int8-head") ? .int8 : .exact
+        printTable(title: "Quanta load and speed — best of 3",
+                   try loadBenchmarkRows(
+                       path: CommandLine.arguments[index + 1], runs: 3, head: head,
+                       activations: CommandLine.arguments.contains("--int8-activations") ? .int8 : .float))
         exit(0)
     } catch {
         FileHandle.standardError.write(Data("benchmark failed: \((error as? LocalizedError)?.errorDescription ?? "\(error)")\n".utf8))

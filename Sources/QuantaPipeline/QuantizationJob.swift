@@ -12,6 +12,8 @@ public struct QuantizationJob {
     public var context: ComputeContext
     /// Replaces the calibration spec's seed when set.
     public var calibrationSeed: UInt64?
+    /// Containers: store arrays zstd-compressed where that saves at least 5%.
+    public var compressContainer = true
     public var log: (String) -> Void
 
     public init(
@@ -60,7 +62,8 @@ public struct QuantizationJob {
         let outcome = try quantizer.run(model: &model, windows: windows)
         if Self.writesContainer(outputPath) {
             try ContainerExporter.write(
-                checkpoint: checkpoint, outcome: outcome, recipe: recipe, calibration: calibration, to: outputPath)
+                checkpoint: checkpoint, outcome: outcome, recipe: recipe, calibration: calibration,
+                compress: compressContainer, to: outputPath)
         } else {
             try SimulatedModelWriter.write(
                 checkpoint: checkpoint, outcome: outcome, recipe: recipe, calibration: calibration, to: outputPath)

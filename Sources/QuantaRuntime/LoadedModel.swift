@@ -13,11 +13,25 @@ public struct LoadedModel: Sendable {
     /// `chat_template` from tokenizer_config.json, if any.
     public var chatTemplateSource: String?
 
-    public static func load(path: String, computeContext: ComputeContext) throws -> LoadedModel {
+    /// How a container's LM head runs.
+    public enum HeadFormat: String, Sendable, CaseIterable {
+        /// The stored values (an f16 head stays f16 on `Float16Linear`): exact.
+        case exact
+        /// Re-quantized at load to int8 in groups of 32 (`Int8Head`) on the packed int8 kernel:
+        /// half the bytes of f16 per decode step, not exact (changes perplexity slightly).
+        case int8
+    }
+
+    /// Loads `path`; `head` and `activations` (the packed linears' decode path) apply to
+    /// containers (float models keep their f32 head and dense linears).
+    public static func load(
+        path: String, computeContext: ComputeContext, head: HeadFormat = .exact, activations: ActivationPrecision = .float
+    ) throws -> LoadedModel {
         let checkpoint: ModelCheckpoint
         var linears: [String: any LinearOperator] = [:]
         if try ModelFormat.detect(path: path) == .quanta {
-            (checkpoint, linears) = try containerParts(path: path, computeContext: computeContext)
+            (checkpoint, linears) = try containerParts(
+                path: path, computeContext: computeContext, head: head, activations: activations)
         } else {
             checkpoint = try ModelFiles.loadCheckpoint(path: path)
         }
@@ -31,9 +45,12 @@ public struct LoadedModel: Sendable {
     }
 
     /// The dense tensors and tokenizer of a container as a checkpoint, and its packed
-    /// tensors as `PackedLinear` operators by module name. Checksums are verified per
-    /// tensor as it is read.
-    static func containerParts(path: String, computeContext: ComputeContext) throws
+    /// tensors as `PackedLinear` operators by module name; an f16 head (tied embedding or
+    /// `lm_head.weight`) runs on `Float16Linear`, or on an int8 re-quantization with
+    /// `head: .int8`. Every tensor is read here, so every checksum is verified at load.
+    static func containerParts(
+        path: String, computeContext: ComputeContext, head: HeadFormat, activations: ActivationPrecision
+    ) throws
         -> (ModelCheckpoint, [String: any LinearOperator])
     {
         let container = try QuantaContainer(path: path, verify: false)
@@ -47,11 +64,29 @@ public struct LoadedModel: Sendable {
             guard case .packed(let weights) = tensor.content else { continue }
             let module = String(tensor.name.dropLast(".weight".count))
             let bias = try dense.first { $0.name == module + ".bias" }?.tensor.floatValues()
-            linears[module] = try PackedLinear(
+            var linear = try PackedLinear(
                 bits: weights.bits, groupSize: weights.groupSize, inputCount: weights.inputCount,
                 outputCount: weights.outputCount, codes: weights.codes.storage, scales: weights.scales.storage,
                 zeros: weights.zeros.storage, inputPermutation: weights.permutation().map { $0.map(Int32.init) },
                 bias: bias, context: computeContext, name: tensor.name)
+            linear.activationPrecision = activations
+            linears[module] = linear
+        }
+        let headName = container.config.tieWordEmbeddings ? "model.embed_tokens.weight" : "lm_head.weight"
+        if linears["lm_head"] == nil, let weight = dense.first(where: { $0.name == headName })?.tensor,
+            weight.shape.count == 2
+        {
+            let (outputs, inputs) = (weight.shape[0], weight.shape[1])
+            switch head {
+            case .int8:
+                linears["lm_head"] = try Int8Head.quantize(
+                    weight.floatValues(), outputCount: outputs, inputCount: inputs, context: computeContext, name: headName)
+            case .exact where weight.dtype == .float16:
+                linears["lm_head"] = try Float16Linear(
+                    weights: weight.storage, outputCount: outputs, inputCount: inputs, context: computeContext, name: headName)
+            case .exact:
+                break  // f32/bf16: the checkpoint's dense head
+            }
         }
         let checkpoint = ModelCheckpoint(
             config: container.config, tensors: dense, tokenizer: try container.file(named: "tokenizer.json"),

@@ -53,11 +53,12 @@ struct PerplexityCommand: ParsableCommand {
 
     func run() throws {
         let context = runtime.computeContext
-        let loaded = try LoadedModel.load(path: model, computeContext: context)
+        let loaded = try LoadedModel.load(path: model, computeContext: context, head: runtime.head, activations: runtime.activations)
         let tokens = loaded.tokenizer.encode(try TextFile.read(path: text))
         let evaluator = PerplexityEvaluator(protocolName: protocolName, context: self.context, windowLimit: windows)
         let progress = ProgressLine(label: "perplexity", quiet: json)
-        var members: [(String, JSONValue)] = [("model", .string(model)), ("text", .string(text))]
+        var members: [(String, JSONValue)] = [("model", .string(model)), ("text", .string(text)), ("head", .string(runtime.head.rawValue)),
+                                                    ("activations", .string(runtime.activations.rawValue))]
         if let reference {
             let referenceModel = try LoadedModel.load(path: reference, computeContext: context)
             let result = try DivergenceEvaluator(perplexity: evaluator).evaluate(

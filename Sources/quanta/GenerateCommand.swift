@@ -38,7 +38,7 @@ struct GenerateCommand: ParsableCommand {
     }
 
     func run() throws {
-        let loaded = try LoadedModel.load(path: model, computeContext: runtime.computeContext)
+        let loaded = try LoadedModel.load(path: model, computeContext: runtime.computeContext, head: runtime.head, activations: runtime.activations)
         var text = prompt
         if chat {
             text = try ChatTemplate(source: loaded.chatTemplateSource, path: model)

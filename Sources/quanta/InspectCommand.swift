@@ -18,16 +18,26 @@ struct InspectCommand: ParsableCommand {
     @Flag(help: "Print one JSON object instead of text.")
     var json = false
 
+    @Flag(help: "Quanta containers: check every array's CRC32C now (otherwise nothing is read but the header).")
+    var verify = false
+
     func run() throws {
         let summary = try ModelFiles.summary(path: path)
+        var container: QuantaContainer?
+        if summary.format == .quanta {
+            // Checks every checksum at open when verifying; throws naming the first bad tensor.
+            container = try QuantaContainer(path: path, verify: verify)
+        } else if verify {
+            throw ValidationError("--verify applies to Quanta containers only; \(path) is \(summary.format.rawValue)")
+        }
         if json {
-            print(jsonText(summary))
+            print(jsonText(summary, container: container))
         } else {
-            print(text(summary))
+            print(text(summary, container: container))
         }
     }
 
-    private func jsonText(_ summary: ModelSummary) -> String {
+    private func jsonText(_ summary: ModelSummary, container: QuantaContainer?) -> String {
         var members: [(String, JSONValue)] = [
             ("path", .string(summary.path)),
             ("format", .string(summary.format.rawValue)),
@@ -38,6 +48,31 @@ struct InspectCommand: ParsableCommand {
             ("metadata_count", .integer(Int64(summary.metadataCount))),
             ("dtypes", .object(summary.dtypeCounts.map { ($0.dtype, .integer(Int64($0.count))) })),
         ]
+        if let container {
+            let size = container.sizeSummary
+            members.append(("size", .object([
+                ("file_bytes", .integer(Int64(size.fileByteCount))),
+                ("parameter_count", .integer(Int64(size.parameterCount))),
+                ("bits_per_weight_file", .number(size.bitsPerWeightFile)),
+                ("uncompressed_file_bytes", .integer(Int64(size.uncompressedFileByteCount))),
+                ("uncompressed_bits_per_weight_file", .number(size.uncompressedBitsPerWeightFile)),
+                ("packed_tensor_count", .integer(Int64(size.packedTensorCount))),
+                ("packed_parameter_count", .integer(Int64(size.packedParameterCount))),
+                ("packed_bytes", .integer(Int64(size.packedByteCount))),
+                ("packed_stored_bytes", .integer(Int64(size.packedStoredByteCount))),
+                ("packed_traits_bytes", .integer(Int64(size.packedTraitsByteCount))),
+                ("bits_per_weight_linears", .number(size.bitsPerWeightLinears)),
+                ("stored_bits_per_weight_linears", .number(size.storedBitsPerWeightLinears)),
+                ("nominal_bits_per_weight_linears", .number(size.nominalBitsPerWeightLinears)),
+                ("dense_bytes", .integer(Int64(size.denseByteCount))),
+                ("dense_stored_bytes", .integer(Int64(size.denseStoredByteCount))),
+                ("file_table_bytes", .integer(Int64(size.fileStoredByteCount))),
+                ("header_bytes", .integer(Int64(size.headerByteCount))),
+                ("padding_bytes", .integer(Int64(size.paddingByteCount))),
+                ("matches_traits", .bool(size.matchesTraits(arrayCount: container.arrayCount))),
+            ])))
+            members.append(("checksums_verified", .bool(verify)))
+        }
         if tensors {
             members.append(
                 ("tensors", .array(summary.tensors.map { info in
@@ -51,7 +86,7 @@ struct InspectCommand: ParsableCommand {
         return JSONValue.object(members).serialized()
     }
 
-    private func text(_ summary: ModelSummary) -> String {
+    private func text(_ summary: ModelSummary, container: QuantaContainer?) -> String {
         var lines = [
             "path:          \(summary.path)",
             "format:        \(summary.format.rawValue)",
@@ -62,6 +97,7 @@ struct InspectCommand: ParsableCommand {
             "metadata keys: \(summary.metadataCount)",
             "dtypes:        " + summary.dtypeCounts.map { "\($0.dtype) ×\($0.count)" }.joined(separator: ", "),
         ]
+        if let container { lines += Self.sizeLines(container, verified: verify) }
         if tensors {
             let nameWidth = max(4, summary.tensors.map(\.name.count).max() ?? 0)
             lines.append("")
@@ -75,5 +111,28 @@ struct InspectCommand: ParsableCommand {
             }
         }
         return lines.joined(separator: "\n")
+    }
+
+    /// Bits per weight and where the bytes go, for a container.
+    static func sizeLines(_ container: QuantaContainer, verified: Bool) -> [String] {
+        let size = container.sizeSummary
+        let megabytes = { (bytes: Int) in String(format: "%.2f MB", Double(bytes) / 1e6) }
+        return [
+            String(format: "bits/weight:   %.3f over the %d packed linears (%.3f as stored after zstd; traits nominal %.3f)",
+                   size.bitsPerWeightLinears, size.packedTensorCount, size.storedBitsPerWeightLinears,
+                   size.nominalBitsPerWeightLinears),
+            String(format: "               %.3f over the whole file (%d bytes × 8 / %d parameters); %.3f without zstd (≈ %d bytes)",
+                   size.bitsPerWeightFile, size.fileByteCount, size.parameterCount, size.uncompressedBitsPerWeightFile,
+                   size.uncompressedFileByteCount),
+            "file bytes:    \(size.fileByteCount) = packed \(megabytes(size.packedStoredByteCount)) + dense "
+                + "\(megabytes(size.denseStoredByteCount)) + files \(megabytes(size.fileStoredByteCount)) + header "
+                + "\(size.headerByteCount) + padding \(size.paddingByteCount) (stored sizes)",
+            "traits check:  " + (size.matchesTraits(arrayCount: container.arrayCount)
+                ? "packed arrays hold exactly the \(size.packedTraitsByteCount) bytes the packed-weight traits predict"
+                : "MISMATCH: packed arrays hold \(size.packedByteCount) bytes, traits predict \(size.packedTraitsByteCount)"),
+            "checksums:     " + (verified
+                ? "all \(container.arrayCount) arrays verified (CRC32C)"
+                : "not checked (header only; --verify checks every array)"),
+        ]
     }
 }

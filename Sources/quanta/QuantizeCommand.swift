@@ -30,6 +30,9 @@ struct QuantizeCommand: ParsableCommand {
     @Flag(help: "No progress lines.")
     var quiet = false
 
+    @Flag(help: "Containers: store every array raw (no zstd), so the whole file is used in place from the mapping.")
+    var noCompress = false
+
     @Flag(help: "Skip the short validation run after writing a .quanta container.")
     var noValidate = false
 
@@ -40,12 +43,13 @@ struct QuantizeCommand: ParsableCommand {
 
     func run() throws {
         let quiet = self.quiet
-        let job = QuantizationJob(
+        var job = QuantizationJob(
             modelPath: model, recipePath: recipe, calibrationPath: calibration, outputPath: output,
             context: runtime.computeContext, calibrationSeed: runtime.seed
         ) { line in
             if !quiet { FileHandle.standardError.write(Data((line + "\n").utf8)) }
         }
+        job.compressContainer = !noCompress
         let start = Date()
         try job.run()
         if QuantizationJob.writesContainer(output), !noValidate {

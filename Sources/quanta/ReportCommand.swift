@@ -13,6 +13,12 @@ struct ReportCommand: ParsableCommand {
     @Argument(help: "Evaluation JSON files; the row of a model without quantization.json is the FP reference.")
     var evaluations: [String]
 
+    @Flag(help: "Quality per bit: ppl against bits per weight (linears and whole file) of evaluated .quanta containers.")
+    var bits = false
+
+    @Option(help: "With --bits: llama.cpp's rows from this file (shared/fixtures/llamacpp.json), labelled as llama.cpp's.")
+    var llamacpp: String?
+
     struct Row {
         var name: String
         var bitsPerWeight: Double?
@@ -23,6 +29,12 @@ struct ReportCommand: ParsableCommand {
     }
 
     func run() throws {
+        if bits {
+            let (ours, protocolLine) = try BitsReport.ourRows(evaluations: evaluations)
+            let theirs = try llamacpp.map(BitsReport.llamaCppRows(fixture:)) ?? []
+            print(BitsReport.table(ours: ours, theirs: theirs, protocolLine: protocolLine, fixturePath: llamacpp))
+            return
+        }
         var rows: [Row] = []
         var protocolLine = ""
         for path in evaluations {

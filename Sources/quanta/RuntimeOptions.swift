@@ -1,6 +1,10 @@
 import ArgumentParser
 import Foundation
+import QuantaRuntime
 import QuantaTensor
+
+extension LoadedModel.HeadFormat: ExpressibleByArgument {}
+extension ActivationPrecision: ExpressibleByArgument {}
 
 /// Options shared by every command that computes.
 struct RuntimeOptions: ParsableArguments {
@@ -9,6 +13,12 @@ struct RuntimeOptions: ParsableArguments {
 
     @Option(help: "Seed for anything random (sampling; for quantize, overrides the calibration spec's seed).")
     var seed: UInt64?
+
+    @Option(help: "Containers: LM head as stored (exact; f16 runs on the f16 kernel) or int8 (re-quantized at load, faster decoding, not exact).")
+    var head: LoadedModel.HeadFormat = .exact
+
+    @Option(help: "Containers: decode-path activations of 4-bit linears, float (exact) or int8 (integer dot products, faster, not exact).")
+    var activations: ActivationPrecision = .float
 
     func validate() throws {
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }

@@ -39,6 +39,12 @@ struct ValidateCommand: ParsableCommand {
 
     @OptionGroup var runtime: RuntimeOptions
 
+    func validate() throws {
+        if runtime.head != .exact || runtime.activations != .float {
+            throw ValidationError("validate compares the container as stored: --head exact and --activations float only")
+        }
+    }
+
     func run() throws {
         let computeContext = runtime.computeContext
         let packed = try LoadedModel.load(path: container, computeContext: computeContext)

@@ -69,6 +69,17 @@ struct RandomPackedWeight {
     }
 }
 
+/// The `input.rows × outputCount` result of a raw-pointer apply (`referenceApply` and the like).
+func rawApply(
+    _ input: Matrix, outputCount: Int, _ body: (UnsafePointer<Float>, Int, UnsafeMutablePointer<Float>) -> Void
+) -> Matrix {
+    var output = Matrix(rows: input.rows, columns: outputCount)
+    input.values.withUnsafeBufferPointer { x in
+        output.values.withUnsafeMutableBufferPointer { y in body(x.baseAddress!, input.rows, y.baseAddress!) }
+    }
+    return output
+}
+
 /// (inputCount, outputCount, groupSize): a narrower last group (576 = 4·128 + 64),
 /// per-channel with an odd width, a width not a multiple of 8 with a 2-wide last group,
 /// a group size not a multiple of 8 (scalar fallback), and an even shape.
@@ -101,12 +112,7 @@ let packedShapes: [(Int, Int, Int)] = [(576, 37, 128), (77, 19, 77), (130, 9, 32
                     var random = RandomGenerator(seed: UInt64(rows))
                     let input = try Matrix(rows: rows, columns: inputCount, values: random.normalValues(count: rows * inputCount))
                     let fast = linear.apply(input)
-                    var reference = Matrix(rows: rows, columns: outputCount)
-                    input.values.withUnsafeBufferPointer { x in
-                        reference.values.withUnsafeMutableBufferPointer { y in
-                            linear.referenceApply(input: x.baseAddress!, rows: rows, output: y.baseAddress!)
-                        }
-                    }
+                    let reference = rawApply(input, outputCount: outputCount, linear.referenceApply)
                     for row in 0..<rows {
                         let x = (0..<inputCount).map { c in
                             input.values[row * inputCount + (weight.permutation.map { Int($0[c]) } ?? c)]

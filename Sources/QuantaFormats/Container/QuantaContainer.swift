@@ -150,6 +150,10 @@ public final class QuantaContainer: @unchecked Sendable {
     // MARK: - Table
 
     public var tensorNames: [String] { tensorEntries.map(\.name) }
+    /// Bytes of the preamble and header (with its padding): where the data section starts.
+    public var headerByteCount: Int { dataStart }
+    /// Bytes of the whole file.
+    public var fileByteCount: Int { bytes.count }
     public var fileNames: [String] { fileEntries.map(\.name) }
 
     /// The tensor table for `quanta inspect` (packed dtypes shown as `int4-g128`).

@@ -27,6 +27,9 @@ public struct PackedLinear: LinearOperator {
     public let context: ComputeContext
     /// Output rows dequantized per `sgemm` call in the prefill path.
     public let tileRows: Int
+    /// Activations: f32 (exact, default) or int8 (`ActivationPrecision`) where
+    /// `Int8Activations.supports(layout)`, then for every row (one integer GEMV per row).
+    public var activationPrecision: ActivationPrecision = .float
     /// Inputs with fewer rows than this run the GEMV once per row instead of tiles + `sgemm`.
     public static let vectorRowLimit = 4
 
@@ -92,7 +95,17 @@ public struct PackedLinear: LinearOperator {
         guard rows > 0 else { return }
         withPointers { weights in
             withPermutedInput(input, rows: rows) { x in
-                if rows < Self.vectorRowLimit || !PackedKernels.chunkAligned(layout) {
+                if activationPrecision == .int8 && Int8Activations.supports(layout) {
+                    // Every row (prefill too), so a model computes the same numbers however its
+                    // tokens are batched.
+                    if rows < Self.vectorRowLimit {
+                        for row in 0..<rows {
+                            multiplyVectorInt8(weights, x: x + row * inputCount, y: output + row * outputCount, reference: false)
+                        }
+                    } else {
+                        multiplyMatrixInt8(weights, x: x, rows: rows, output: output)
+                    }
+                } else if rows < Self.vectorRowLimit || !PackedKernels.chunkAligned(layout) {
                     for row in 0..<rows {
                         multiplyVector(weights, x: x + row * inputCount, y: output + row * outputCount)
                     }
@@ -144,12 +157,94 @@ public struct PackedLinear: LinearOperator {
         }
     }
 
+    /// `y = W · x` for one input row with int8 activations (`Int8Activations`): `x` is
+    /// quantized once, then output rows are split across the context's threads; `reference`
+    /// runs the scalar loops instead of the C kernel.
+    func multiplyVectorInt8(_ weights: PackedPointers, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, reference: Bool) {
+        let n = inputCount
+        let groups = layout.groups
+        withUnsafeTemporaryAllocation(of: Int8.self, capacity: n) { codes in
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: n / Int8Activations.blockSize + groups) { floats in
+                let scales = floats.baseAddress!
+                let corrections = scales + n / Int8Activations.blockSize
+                Int8Activations.quantize(
+                    x, count: n, groupSize: groupSize, interleaved: bits == 4, codes: codes.baseAddress!, scales: scales,
+                    corrections: corrections)
+                let shared = Int8ActivationPointers(codes: codes.baseAddress!, scales: scales, corrections: corrections, y: y)
+                if reference {
+                    Int8Activations.referenceMultiplyVector(
+                        weights, codes: shared.codes, scales: shared.scales, y: shared.y, rows: 0..<outputCount)
+                    return
+                }
+                context.parallelFor(0..<outputCount) { rows in
+                    Int8Activations.multiplyVector(
+                        weights, codes: shared.codes, scales: shared.scales, corrections: shared.corrections, y: shared.y,
+                        rows: rows)
+                }
+            }
+        }
+    }
+
+    /// `output = x · Wᵀ` for `rows` input rows with int8 activations: every row quantized
+    /// once, then the C kernel takes four input rows per pass over each weight block, weight
+    /// rows split across the context's threads.
+    func multiplyMatrixInt8(_ weights: PackedPointers, x: UnsafePointer<Float>, rows: Int, output: UnsafeMutablePointer<Float>) {
+        let n = inputCount
+        let blocks = n / Int8Activations.blockSize
+        let groups = layout.groups
+        let codes = UnsafeMutablePointer<Int8>.allocate(capacity: rows * n)
+        let floats = UnsafeMutablePointer<Float>.allocate(capacity: rows * (blocks + groups))
+        defer {
+            codes.deallocate()
+            floats.deallocate()
+        }
+        let scales = floats
+        let corrections = floats + rows * blocks
+        for row in 0..<rows {
+            Int8Activations.quantize(
+                x + row * n, count: n, groupSize: groupSize, interleaved: bits == 4, codes: codes + row * n,
+                scales: scales + row * blocks, corrections: corrections + row * groups)
+        }
+        let shared = Int8ActivationPointers(codes: codes, scales: scales, corrections: corrections, y: output)
+        context.parallelFor(0..<outputCount) { range in
+            Int8Activations.multiplyMatrix(
+                weights, codes: shared.codes, scales: shared.scales, corrections: shared.corrections, inputRows: rows,
+                y: shared.y, rows: range)
+        }
+    }
+
     /// `output = x · Wᵀ` for `rows` input rows: each tile of `tileRows` weight rows is
     /// dequantized to f32 (rows split across the context's threads) and multiplied with one
     /// `sgemm` into its output columns.
     private func multiplyMatrix(_ weights: PackedPointers, x: UnsafePointer<Float>, rows: Int, output: UnsafeMutablePointer<Float>) {
-        let n = inputCount
-        let tileRows = min(self.tileRows, outputCount)
+        TiledGEMM.multiply(
+            x: x, rows: rows, inputCount: inputCount, outputCount: outputCount, tileRows: tileRows, context: context,
+            output: output
+        ) { weightRows, destination in
+            Self.dequantizeRows(weights, rows: weightRows, into: destination)
+        }
+    }
+}
+
+/// Quantized activations and the output of one int8 GEMV, shared by its `parallelFor` chunks.
+struct Int8ActivationPointers: @unchecked Sendable {
+    let codes: UnsafeMutablePointer<Int8>
+    let scales: UnsafeMutablePointer<Float>
+    let corrections: UnsafeMutablePointer<Float>
+    let y: UnsafeMutablePointer<Float>
+}
+
+/// `output = x · Wᵀ` for weights that are widened to f32 a tile at a time (packed or f16
+/// weights in prefill): for each tile of `tileRows` weight rows, `fill(rows, destination)`
+/// writes those rows as f32 (rows split across the context's threads), then one `sgemm`
+/// multiplies the tile into its output columns.
+enum TiledGEMM {
+    static func multiply(
+        x: UnsafePointer<Float>, rows: Int, inputCount n: Int, outputCount: Int, tileRows requested: Int,
+        context: ComputeContext, output: UnsafeMutablePointer<Float>,
+        fill: @Sendable (Range<Int>, UnsafeMutablePointer<Float>) -> Void
+    ) {
+        let tileRows = min(requested, outputCount)
         let tile = UnsafeMutablePointer<Float>.allocate(capacity: tileRows * n)
         defer { tile.deallocate() }
         let target = VectorPointers(x: x, y: tile)
@@ -157,9 +252,8 @@ public struct PackedLinear: LinearOperator {
         while tileStart < outputCount {
             let tileEnd = min(tileStart + tileRows, outputCount)
             let first = tileStart
-            context.parallelFor(tileStart..<tileEnd) { rows in
-                let destination = target.y + (rows.lowerBound - first) * n
-                Self.dequantizeRows(weights, rows: rows, into: destination)
+            context.parallelFor(tileStart..<tileEnd) { weightRows in
+                fill(weightRows, target.y + (weightRows.lowerBound - first) * n)
             }
             do {
                 try BLAS.gemm(
@@ -167,7 +261,7 @@ public struct PackedLinear: LinearOperator {
                     a: x, leadingDimensionA: n, b: tile, leadingDimensionB: n, beta: 0,
                     c: output + tileStart, leadingDimensionC: outputCount)
             } catch {
-                preconditionFailure("packed GEMM: \(error)")  // dimensions were validated in init
+                preconditionFailure("tiled GEMM: \(error)")  // callers validated the dimensions
             }
             tileStart = tileEnd
         }
@@ -191,6 +285,22 @@ extension PackedLinear {
         default: PackedKernels.dequantizeRows(Int2Chunks.self, weights, rows: rows, into: destination)
         }
     }
+
+    /// The int8-activation GEMV (`activationPrecision = .int8`) computed by scalar loops
+    /// over the unpacked codes from the same quantized activations (no permutation, bias or
+    /// C kernel): the reference the C kernel is tested against. Needs
+    /// `supportsInt8Activations`.
+    public func referenceInt8Apply(input: UnsafePointer<Float>, rows: Int, output: UnsafeMutablePointer<Float>) {
+        precondition(supportsInt8Activations, "layout has no int8-activation kernel")
+        withPointers { weights in
+            for row in 0..<rows {
+                multiplyVectorInt8(weights, x: input + row * inputCount, y: output + row * outputCount, reference: true)
+            }
+        }
+    }
+
+    /// Whether an int8-activation kernel applies (4- or 8-bit, groups of whole 32-column blocks).
+    public var supportsInt8Activations: Bool { Int8Activations.supports(layout) }
 
     /// Rows `rows` of the weight (in the kernels' column order) from the fast tile
     /// dequantizer that prefill uses, for checking it against the scalar reference.
