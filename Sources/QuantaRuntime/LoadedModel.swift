@@ -20,6 +20,7 @@ public struct LoadedModel: Sendable {
             (checkpoint, linears) = try containerParts(path: path, computeContext: computeContext)
         } else {
             checkpoint = try ModelFiles.loadCheckpoint(path: path)
+            linears = try simulatedActivationLinears(path: path, checkpoint: checkpoint)
         }
         let model = try TransformerModel(checkpoint: checkpoint, computeContext: computeContext, linears: linears)
         let tokenizer = try Tokenizer(checkpoint: checkpoint, path: path)

@@ -23,7 +23,7 @@ public enum ContainerExporter {
                 symmetric: weight.scheme.symmetric)
         }
         var tensors: [ContainerTensor] = []
-        for item in checkpoint.tensors {
+        for item in outcome.applyingTransformedTensors(to: checkpoint.tensors) {
             if let weights = packed[item.name] {
                 tensors.append(ContainerTensor(name: item.name, packed: weights))
             } else {
