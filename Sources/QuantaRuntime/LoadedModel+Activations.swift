@@ -32,3 +32,27 @@ extension LoadedModel {
         return linears
     }
 }
+
+extension LoadedModel {
+    /// A container linear with run-time activation quantization: 8-bit symmetric
+    /// per-channel weights with 8-bit activations run on the int8 kernels (`Int8Linear`);
+    /// any other combination (W4A8 …) runs the packed kernels on fake-quantized inputs.
+    static func activationLinear(
+        _ weights: PackedWeights, activation: ActivationScheme, bias: [Float]?, context: ComputeContext, name: String
+    ) throws -> any LinearOperator {
+        if weights.bits == 8, weights.symmetric, activation.bits == 8, weights.groupCount == 1,
+            weights.inputPermutation == nil
+        {
+            return try Int8Linear(
+                unsignedCodes: weights.unpackedCodes(), weightScales: weights.scaleValues(), bias: bias,
+                inputCount: weights.inputCount, outputCount: weights.outputCount, activation: activation,
+                context: context, name: name)
+        }
+        let packed = try PackedLinear(
+            bits: weights.bits, groupSize: weights.groupSize, inputCount: weights.inputCount,
+            outputCount: weights.outputCount, codes: weights.codes.storage, scales: weights.scales.storage,
+            zeros: weights.zeros.storage, inputPermutation: weights.permutation().map { $0.map(Int32.init) },
+            bias: bias, context: context, name: name)
+        return ActivationQuantizedLinear(base: packed, activation: activation)
+    }
+}

@@ -48,6 +48,12 @@ public struct LoadedModel: Sendable {
             guard case .packed(let weights) = tensor.content else { continue }
             let module = String(tensor.name.dropLast(".weight".count))
             let bias = try dense.first { $0.name == module + ".bias" }?.tensor.floatValues()
+            if let spec = container.provenance["activations"]?[module] {
+                let activation = try ActivationScheme(metadata: spec, path: path)
+                linears[module] = try activationLinear(
+                    weights, activation: activation, bias: bias, context: computeContext, name: tensor.name)
+                continue
+            }
             linears[module] = try PackedLinear(
                 bits: weights.bits, groupSize: weights.groupSize, inputCount: weights.inputCount,
                 outputCount: weights.outputCount, codes: weights.codes.storage, scales: weights.scales.storage,

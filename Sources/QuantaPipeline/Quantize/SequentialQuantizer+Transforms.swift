@@ -105,12 +105,13 @@ extension SequentialQuantizer {
                 scales = try SmoothQuantSolver.scales(
                     activationMaximum: statistics.absoluteMaximum, weights: weights, alpha: stage.activationAware.alpha)
             case .awq:
-                let reference = try moduleOutput(mapping, layer: layer, inputs: inputs, weights: nil)
+                let searchInputs = Array(inputs.prefix(stage.activationAware.searchSamples ?? inputs.count))
+                let reference = try moduleOutput(mapping, layer: layer, inputs: searchInputs, weights: nil)
                 let search = try AWQSolver.searchScales(
                     activationMean: statistics.absoluteMean, weights: weights, scheme: stage.scheme,
                     gridSize: stage.activationAware.gridSize, duoScaling: stage.activationAware.duoScaling
                 ) { candidates in
-                    let output = try moduleOutput(mapping, layer: layer, inputs: inputs, weights: candidates)
+                    let output = try moduleOutput(mapping, layer: layer, inputs: searchInputs, weights: candidates)
                     return Self.meanSquaredDifference(output, reference)
                 }
                 log(String(format: "%@: awq alpha %.2f, loss %.4g (alpha 0: %.4g)", label, search.alpha, search.loss,

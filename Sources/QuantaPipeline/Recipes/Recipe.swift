@@ -127,6 +127,7 @@ public struct RecipeStage: Codable, Sendable, Equatable {
         case gridSize = "grid_size"
         case duoScaling = "duo_scaling"
         case clip
+        case searchSamples = "search_samples"
         case perTensor = "per_tensor"
         case activations
     }

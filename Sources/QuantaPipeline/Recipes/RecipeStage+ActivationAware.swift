@@ -11,6 +11,7 @@ import QuantaTensor
 ///       grid_size: 20               # α = 0, 1/20, … 19/20
 ///       duo_scaling: false          # also divide by mean|ŵ|^(1−α)
 ///       clip: true                  # llm-awq's clipping search (skips q/k)
+///       search_samples: 8           # windows the scale search runs on (default all)
 ///     - algorithm: absmax           # symmetric absmax RTN (int8 weights)
 ///       scheme: {bits: 8, symmetric: true}
 ///       per_tensor: true            # one scale per tensor instead of per output channel
@@ -24,6 +25,9 @@ public struct ActivationAwareKnobs: Sendable, Equatable {
     public var duoScaling = false
     /// AWQ's clipping search.
     public var clip = true
+    /// AWQ: calibration windows the scale search runs the module on (`nil`: all, as
+    /// llm-awq). The statistics and the clipping search always use every window.
+    public var searchSamples: Int?
     /// `absmax`: one scale per tensor.
     public var perTensor = false
     /// Run-time activation quantization of the stage's linears (quantizing stages only).
@@ -51,6 +55,7 @@ public struct ActivationAwareKnobs: Sendable, Equatable {
             gridSize = try container.decodeIfPresent(Int.self, forKey: .gridSize) ?? gridSize
             duoScaling = try container.decodeIfPresent(Bool.self, forKey: .duoScaling) ?? duoScaling
             clip = try container.decodeIfPresent(Bool.self, forKey: .clip) ?? clip
+            searchSamples = try container.decodeIfPresent(Int.self, forKey: .searchSamples)
         case .absmax:
             perTensor = try container.decodeIfPresent(Bool.self, forKey: .perTensor) ?? perTensor
         case .rtn, .gptq:
@@ -69,6 +74,7 @@ public struct ActivationAwareKnobs: Sendable, Equatable {
             try container.encode(gridSize, forKey: .gridSize)
             try container.encode(duoScaling, forKey: .duoScaling)
             try container.encode(clip, forKey: .clip)
+            try container.encodeIfPresent(searchSamples, forKey: .searchSamples)
         case .absmax:
             try container.encode(perTensor, forKey: .perTensor)
         case .rtn, .gptq:
@@ -95,6 +101,9 @@ extension RecipeStage {
         case .awq:
             guard knobs.gridSize >= 1 else {
                 throw .invalidValue(path: path, line: nil, field: field + ".grid_size", detail: "must be at least 1, got \(knobs.gridSize)")
+            }
+            if let samples = knobs.searchSamples, samples < 1 {
+                throw .invalidValue(path: path, line: nil, field: field + ".search_samples", detail: "must be at least 1, got \(samples)")
             }
         case .absmax:
             guard scheme.symmetric, scheme.groupSize == nil else {
