@@ -94,6 +94,21 @@ import Testing
         #expect(awareError < plainError, "AWQ \(awareError) vs RTN \(plainError)")
     }
 
+    @Test func awqClipsEveryLinearButQueryAndKey() throws {
+        let checkpoint = try checkpoint(kvHeads: 2)
+        let reference = try TransformerModel(checkpoint: checkpoint)
+        let awq = RecipeStage(algorithm: .awq, scheme: QuantizationScheme(bits: 2, groupSize: 8))
+        let (model, _) = try run([awq], checkpoint: checkpoint, windows: tinyWindows(count: 4, length: 16))
+        func weight(_ model: TransformerModel, _ path: KeyPath<DecoderLayer, any LinearOperator>) -> Matrix {
+            (model.layers[0][keyPath: path] as! DenseLinear).weight
+        }
+        // o_proj has no foldable predecessor here (grouped-query attention), yet is clipped.
+        let original = weight(reference, \.attention.outputProjection)
+        let clipped = weight(model, \.attention.outputProjection)
+        #expect(clipped != original)
+        #expect(zip(clipped.values, original.values).allSatisfy { abs($0) <= abs($1) })
+    }
+
     @Test func w8a8SimulationQuantizesActivationsAndLoadsBack() throws {
         let checkpoint = try checkpoint()
         let windows = tinyWindows(count: 2, length: 8)

@@ -94,6 +94,32 @@ extension SequentialQuantizer {
     private func transform(
         mapping: ScalingMapping, layer: inout DecoderLayer, inputs: inout [Matrix], clipSamples: inout [String: Matrix]
     ) throws {
+        try scale(mapping: mapping, layer: &layer, inputs: &inputs)
+        // llm-awq clips every linear of the block but q/k, scaled or not (o_proj under
+        // grouped-query attention), with its inputs after the scaling.
+        let clipped = awqClipTargets(mapping, in: layer)
+        if !clipped.isEmpty {
+            let samples = Self.sampledTokens(inputs, count: Self.clipSampleTokens)
+            for suffix in clipped { clipSamples[suffix] = samples }
+        }
+    }
+
+    /// The linears of `mapping` an AWQ stage with clipping targets, q/k excepted.
+    func awqClipTargets(_ mapping: ScalingMapping, in layer: DecoderLayer) -> [String] {
+        let stages = transformStages.filter { recipe.stages[$0].algorithm == .awq && recipe.stages[$0].activationAware.clip }
+        return mapping.linears.filter { suffix in
+            guard !(suffix.hasSuffix("q_proj") || suffix.hasSuffix("k_proj")) else { return false }
+            let name = "\(layer.name).\(suffix)"
+            return stages.contains { index in
+                let stage = recipe.stages[index]
+                let targeted = stage.targets.contains { (try? LayerPattern($0))?.matches(name) ?? false }
+                let ignored = stage.ignore.contains { (try? LayerPattern($0))?.matches(name) ?? false }
+                return targeted && !ignored
+            }
+        }
+    }
+
+    private func scale(mapping: ScalingMapping, layer: inout DecoderLayer, inputs: inout [Matrix]) throws {
         for stageIndex in try stagesCovering(mapping, in: layer) {
             let stage = recipe.stages[stageIndex]
             let label = "\(layer.name) \(mapping.linears.map { $0.split(separator: ".").last! }.joined(separator: "/"))"
@@ -122,11 +148,6 @@ extension SequentialQuantizer {
             }
             try fold(scales, mapping: mapping, into: &layer)
             for index in inputs.indices { ChannelScaling.divideColumns(&inputs[index], by: scales) }
-            if stage.algorithm == .awq, stage.activationAware.clip {
-                for suffix in mapping.linears where !(suffix.hasSuffix("q_proj") || suffix.hasSuffix("k_proj")) {
-                    clipSamples[suffix] = Self.sampledTokens(inputs, count: Self.clipSampleTokens)
-                }
-            }
             if stage.algorithm == .smoothquant {
                 log(String(format: "%@: smoothquant alpha %.2f, act absmax %.3g -> %.3g", label, stage.activationAware.alpha,
                            statistics.tensorAbsoluteMaximum, statistics.divided(by: scales).tensorAbsoluteMaximum))
