@@ -13,21 +13,7 @@ import Testing
     /// attention, so `v_proj → o_proj` is foldable) and norm gains spread out so smoothing
     /// has work to do.
     func checkpoint(kvHeads: Int = 2, seed: UInt64 = 3) throws -> ModelCheckpoint {
-        let config = ModelConfig(
-            hiddenSize: 16, intermediateSize: 24, layerCount: 2, attentionHeads: 4, kvHeads: kvHeads,
-            maxPositionEmbeddings: 64, vocabularySize: 40, tieWordEmbeddings: true)
-        var generator = RandomGenerator(seed: seed)
-        var tensors: [NamedTensor] = []
-        for name in LlamaTensorLayout.expectedNames(for: config) {
-            let shape = LlamaTensorLayout.expectedShape(of: name, for: config)!
-            let count = shape.reduce(1, *)
-            let values: [Float] =
-                name.hasSuffix("norm.weight")
-                ? (0..<count).map { index in (index % 5 == 0 ? 8 : 1) * (1 + 0.3 * Float(generator.nextNormal())) }
-                : (0..<count).map { _ in 0.3 * Float(generator.nextNormal()) }
-            tensors.append(NamedTensor(name: name, tensor: try Tensor(shape: shape, values: values)))
-        }
-        return ModelCheckpoint(config: config, tensors: tensors)
+        try tinyModelCheckpoint(seed: seed, kvHeads: kvHeads, outlierChannels: true)
     }
 
     func run(_ stages: [RecipeStage], checkpoint: ModelCheckpoint, windows: [[Int]]) throws

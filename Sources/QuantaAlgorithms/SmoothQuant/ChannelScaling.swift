@@ -11,24 +11,25 @@ import QuantaTensor
 public enum ChannelScaling {
     /// `weight[:, j] *= scales[j]`.
     public static func multiplyColumns(_ weight: inout Matrix, by scales: [Float]) {
-        precondition(scales.count == weight.columns, "one scale per input column")
-        let columns = weight.columns
-        weight.values.withUnsafeMutableBufferPointer { values in
-            for row in 0..<weight.rows {
-                let start = row * columns
-                for column in 0..<columns { values[start + column] *= scales[column] }
-            }
-        }
+        scaleColumns(&weight, by: scales, dividing: false)
     }
 
     /// `weight[:, j] /= scales[j]`.
     public static func divideColumns(_ weight: inout Matrix, by scales: [Float]) {
+        scaleColumns(&weight, by: scales, dividing: true)
+    }
+
+    static func scaleColumns(_ weight: inout Matrix, by scales: [Float], dividing: Bool) {
         precondition(scales.count == weight.columns, "one scale per input column")
         let columns = weight.columns
         weight.values.withUnsafeMutableBufferPointer { values in
             for row in 0..<weight.rows {
                 let start = row * columns
-                for column in 0..<columns { values[start + column] /= scales[column] }
+                if dividing {
+                    for column in 0..<columns { values[start + column] /= scales[column] }
+                } else {
+                    for column in 0..<columns { values[start + column] *= scales[column] }
+                }
             }
         }
     }
