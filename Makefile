@@ -144,7 +144,7 @@ validate-fp: model
 	QUANTA_PPL_WINDOWS=20 QUANTA_MODEL_GGUF=$(abspath $(GGUF)) QUANTA_SHARED=$(abspath ../shared) \
 	  $(SWIFT) test $(TEST_FLAGS) --filter PerplexityRealModelTests
 
-bench: deps model $(MODEL)/config.json $(OUT)/bench/w4a16-rtn-g128.quanta
+bench: deps model $(MODEL)/config.json $(OUT)/bench/w4a16-rtn-g128.quanta $(OUT)/bench/w8a8-rtn.quanta
 	$(RELEASE) --product QuantaBench
 	QUANTA_MODEL_GGUF=$(abspath $(GGUF)) QUANTA_SHARED=$(abspath ../shared) .build/release/QuantaBench
 	@echo
@@ -155,12 +155,19 @@ bench: deps model $(MODEL)/config.json $(OUT)/bench/w4a16-rtn-g128.quanta
 	QUANTA_SHARED=$(abspath ../shared) .build/release/QuantaBench --load $(OUT)/bench/w4a16-rtn-g128.quanta \
 	  --int8-activations --int8-head
 	@echo
+	QUANTA_SHARED=$(abspath ../shared) .build/release/QuantaBench --load $(OUT)/bench/w8a8-rtn.quanta
+	@echo
 	.build/release/QuantaBench --kernels
 
 # A 4-bit container for the runtime speed rows (RTN: the speed depends on the format only).
 $(OUT)/bench/w4a16-rtn-g128.quanta: $(MODEL)/config.json | $(QUANTA)
 	@mkdir -p $(OUT)/bench
 	$(QUANTA) quantize --model $(MODEL) --recipe recipes/w4a16-rtn-g128.yaml --output $@ --no-validate --quiet --no-compress
+
+# A W8A8 container (int8 weights per tensor, int8 activations per token) for the int8 rows.
+$(OUT)/bench/w8a8-rtn.quanta: $(MODEL)/config.json | $(QUANTA)
+	@mkdir -p $(OUT)/bench
+	$(QUANTA) quantize --model $(MODEL) --recipe recipes/w8a8-rtn.yaml --output $@ --no-validate --quiet
 
 ## Quantization wall time and peak memory for w4a16-gptq-g128 with both calibration sizes (1 thread).
 bench-quantize: model | $(QUANTA)

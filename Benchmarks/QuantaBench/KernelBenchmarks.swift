@@ -35,6 +35,16 @@ private func randomPacked(bits: Int, out: Int, in inputs: Int, context: ComputeC
         zeros: randomStorage(layout.zeroByteCount, &random), context: context)
 }
 
+/// A W8A8 operator with random int8 codes, per-row scales and per-token activations.
+private func randomInt8(out: Int, in inputs: Int, context: ComputeContext) throws -> Int8Linear {
+    var random = RandomGenerator(seed: 8)
+    let codes = (0..<(out * inputs)).map { _ in Int8(random.nextInt(below: 255) - 127) }
+    let scales = (0..<out).map { _ in random.nextFloat(in: 0.0001..<0.001) }
+    return try Int8Linear(
+        weights: codes, weightScales: scales, bias: nil, inputCount: inputs, outputCount: out,
+        activation: ActivationScheme(), context: context)
+}
+
 /// Seconds per call of `operation` on `rows` rows: best of `runs` loops of `repeats` calls.
 private func secondsPerCall(_ operation: any LinearOperator, rows: Int, runs: Int, repeats: Int) -> Double {
     let input = (0..<(rows * operation.inputCount)).map { Float(($0 * 7919) % 1000) / 1000 - 0.5 }
@@ -86,6 +96,10 @@ func printKernelBenchmarks(runs: Int = 5) throws {
                                         label, threads, bits, integerTime * 1e6, bytes / integerTime / 1e9, denseGEMV / integerTime))
                 }
             }
+            let int8 = try randomInt8(out: out, in: inputs, context: context)
+            let int8Time = secondsPerCall(int8, rows: 1, runs: runs, repeats: gemvRepeats)
+            lines.append(String(format: "| %@ | %d | W8A8 int8×int8 GEMV | %.1f µs | %.1f GB/s | %.2f× |", label, threads,
+                                int8Time * 1e6, Double(out * inputs) / int8Time / 1e9, denseGEMV / int8Time))
             let gemmRuns = out * inputs > 10_000_000 ? 2 : runs
             let denseGEMM = secondsPerCall(dense, rows: 512, runs: gemmRuns, repeats: 1)
             lines.append(String(format: "| %@ | %d | f32 GEMM 512 rows | %.2f ms | %.1f GFLOP/s | 1.00× |", label, threads,
@@ -99,6 +113,9 @@ func printKernelBenchmarks(runs: Int = 5) throws {
             let integerGEMM = secondsPerCall(integer4, rows: 512, runs: gemmRuns, repeats: 1)
             lines.append(String(format: "| %@ | %d | int4 g128 GEMM 512 rows, int8 activations | %.2f ms | %.1f GOP/s | %.2f× |",
                                 label, threads, integerGEMM * 1e3, flops / integerGEMM / 1e9, denseGEMM / integerGEMM))
+            let int8GEMM = secondsPerCall(int8, rows: 512, runs: gemmRuns, repeats: 1)
+            lines.append(String(format: "| %@ | %d | W8A8 int8×int8 GEMM 512 rows | %.2f ms | %.1f GOP/s | %.2f× |", label,
+                                threads, int8GEMM * 1e3, flops / int8GEMM / 1e9, denseGEMM / int8GEMM))
         }
     }
     ComputeContext.applyBLASThreadCount(1)

@@ -34,6 +34,7 @@ public struct LoadedModel: Sendable {
                 path: path, computeContext: computeContext, head: head, activations: activations)
         } else {
             checkpoint = try ModelFiles.loadCheckpoint(path: path)
+            linears = try simulatedActivationLinears(path: path, checkpoint: checkpoint)
         }
         let model = try TransformerModel(checkpoint: checkpoint, computeContext: computeContext, linears: linears)
         let tokenizer = try Tokenizer(checkpoint: checkpoint, path: path)
@@ -64,6 +65,12 @@ public struct LoadedModel: Sendable {
             guard case .packed(let weights) = tensor.content else { continue }
             let module = String(tensor.name.dropLast(".weight".count))
             let bias = try dense.first { $0.name == module + ".bias" }?.tensor.floatValues()
+            if let spec = container.provenance["activations"]?[module] {
+                let activation = try ActivationScheme(metadata: spec, path: path)
+                linears[module] = try activationLinear(
+                    weights, activation: activation, bias: bias, context: computeContext, name: tensor.name)
+                continue
+            }
             var linear = try PackedLinear(
                 bits: weights.bits, groupSize: weights.groupSize, inputCount: weights.inputCount,
                 outputCount: weights.outputCount, codes: weights.codes.storage, scales: weights.scales.storage,

@@ -4,10 +4,11 @@ import QuantaModel
 import QuantaTensor
 
 /// A tiny LLaMA (2 layers, hidden 16, 4 heads / 2 KV heads, MLP 24, vocab 40) with seeded
-/// random weights, for pipeline tests.
-func tinyModelCheckpoint(seed: UInt64 = 1) throws -> ModelCheckpoint {
+/// random weights, for pipeline tests. `outlierChannels` makes every fifth norm gain 8×
+/// larger (activation outliers for the smoothing tests).
+func tinyModelCheckpoint(seed: UInt64 = 1, kvHeads: Int = 2, outlierChannels: Bool = false) throws -> ModelCheckpoint {
     let config = ModelConfig(
-        hiddenSize: 16, intermediateSize: 24, layerCount: 2, attentionHeads: 4, kvHeads: 2,
+        hiddenSize: 16, intermediateSize: 24, layerCount: 2, attentionHeads: 4, kvHeads: kvHeads,
         maxPositionEmbeddings: 64, vocabularySize: 40, tieWordEmbeddings: true)
     var generator = RandomGenerator(seed: seed)
     var tensors: [NamedTensor] = []
@@ -16,7 +17,10 @@ func tinyModelCheckpoint(seed: UInt64 = 1) throws -> ModelCheckpoint {
         let count = shape.reduce(1, *)
         let values: [Float] =
             name.hasSuffix("norm.weight")
-            ? (0..<count).map { _ in 1 + 0.1 * Float(generator.nextNormal()) }
+            ? (0..<count).map { index in
+                outlierChannels
+                    ? (index % 5 == 0 ? 8 : 1) * (1 + 0.3 * Float(generator.nextNormal())) : 1 + 0.1 * Float(generator.nextNormal())
+            }
             : (0..<count).map { _ in 0.3 * Float(generator.nextNormal()) }
         tensors.append(NamedTensor(name: name, tensor: try Tensor(shape: shape, values: values)))
     }

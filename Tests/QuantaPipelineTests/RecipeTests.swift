@@ -1,6 +1,7 @@
 import Foundation
 import QuantaAlgorithms
 import QuantaPipeline
+import QuantaTensor
 import Testing
 
 @Suite struct RecipeTests {
@@ -82,5 +83,34 @@ import Testing
         #expect(plan.assignments["model.layers.1.mlp.up_proj"] == 0)
         #expect(plan.assignments["model.layers.1.mlp.down_proj"] == 1)
         #expect(plan.assignments.count == 14)
+    }
+}
+
+@Suite struct ActivationAwareRecipeTests {
+    func expectError(_ text: String, _ fragments: [String], sourceLocation: SourceLocation = #_sourceLocation) {
+        RecipeTests().expectError(text, fragments, sourceLocation: sourceLocation)
+    }
+
+    @Test func alphaOutsideTheUnitIntervalIsAnError() {
+        expectError("name: x\nstages:\n  - algorithm: smoothquant\n    alpha: 1.5\n", ["alpha", "[0, 1]", "1.5"])
+        expectError("name: x\nstages:\n  - algorithm: smoothquant\n    alpha: -0.1\n", ["alpha", "[0, 1]"])
+    }
+
+    @Test func knobsBelongToTheirAlgorithm() {
+        expectError("name: x\nstages:\n  - algorithm: gptq\n    scheme: {bits: 4}\n    alpha: 0.5\n", ["r.yaml:5", "alpha"])
+        expectError("name: x\nstages:\n  - algorithm: smoothquant\n    activations: {bits: 8}\n", ["activations"])
+        expectError(
+            "name: x\nstages:\n  - algorithm: absmax\n    scheme: {bits: 8, group_size: 128, symmetric: true}\n",
+            ["scheme", "per channel or per tensor"])
+        expectError("name: x\nstages:\n  - algorithm: awq\n    scheme: {bits: 4}\n    grid_size: 0\n", ["grid_size"])
+    }
+
+    @Test func shippedActivationAwareRecipesDecode() throws {
+        let smooth = try Recipe.load(path: RecipeTests.root + "/recipes/w8a8-smoothquant.yaml")
+        #expect(smooth.stages.map(\.algorithm) == [.smoothquant, .absmax])
+        #expect(smooth.stages[0].activationAware.alpha == 0.5)
+        #expect(smooth.stages[1].activationAware == ActivationAwareKnobs(perTensor: true, activations: ActivationScheme()))
+        let round = try Recipe.parse(String(decoding: smooth.encodedJSON(), as: UTF8.self), path: "json")
+        #expect(round == smooth)
     }
 }

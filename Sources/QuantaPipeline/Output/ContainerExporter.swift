@@ -23,7 +23,7 @@ public enum ContainerExporter {
                 symmetric: weight.scheme.symmetric)
         }
         var tensors: [ContainerTensor] = []
-        for item in checkpoint.tensors {
+        for item in outcome.applyingTransformedTensors(to: checkpoint.tensors) {
             if let weights = packed[item.name] {
                 tensors.append(ContainerTensor(name: item.name, packed: weights))
             } else {
@@ -39,6 +39,8 @@ public enum ContainerExporter {
             ("recipe", try JSONValue.parse(recipe.encodedJSON(), path: "recipe")),
             ("bits_per_weight_linears", .number(outcome.bitsPerWeight)),
         ]
+        let activations = outcome.records.compactMap { record in record.activation.map { (record.name, $0.metadata) } }
+        if !activations.isEmpty { provenance.append(("activations", .object(activations))) }
         if let calibration {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]

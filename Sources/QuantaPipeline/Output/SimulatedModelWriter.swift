@@ -24,7 +24,7 @@ public enum SimulatedModelWriter {
         checkpoint: ModelCheckpoint, outcome: QuantizationOutcome, recipe: Recipe, calibration: CalibrationSpec?,
         to path: String
     ) throws {
-        var tensors = checkpoint.tensors
+        var tensors = outcome.applyingTransformedTensors(to: checkpoint.tensors)
         var arrays: [NamedTensor] = []
         var entries: [(String, JSONValue)] = []
         for record in outcome.records {
@@ -57,6 +57,7 @@ public enum SimulatedModelWriter {
                 ("loss", .number(record.loss)),
             ]
             if let dampening = record.dampening { entry.append(("dampening", .number(dampening))) }
+            if let activation = record.activation { entry.append(("activation", activation.metadata)) }
             entries.append((record.name, .object(entry)))
         }
         let recipeJSON = try JSONValue.parse(recipe.encodedJSON(), path: "recipe")

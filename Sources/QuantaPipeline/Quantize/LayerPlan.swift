@@ -23,6 +23,8 @@ public struct LayerPlan: Sendable {
         }
         var assignments: [String: Int] = [:]
         for (index, stage) in recipe.stages.enumerated() {
+            // Transform stages (smoothquant, awq) resolve their targets per group as they run.
+            let assigns = stage.algorithm.quantizesWeights
             var targets: [LayerPattern] = []
             var ignores: [LayerPattern] = []
             for text in stage.targets { targets.append(try LayerPattern(text)) }
@@ -30,7 +32,7 @@ public struct LayerPlan: Sendable {
             for target in targets where !names.contains(where: target.matches) {
                 throw .targetMatchesNothing(recipe: recipePath, stage: index, pattern: target.text)
             }
-            for name in names where assignments[name] == nil {
+            for name in names where assigns && assignments[name] == nil {
                 if targets.contains(where: { $0.matches(name) }), !ignores.contains(where: { $0.matches(name) }) {
                     assignments[name] = index
                 }
@@ -40,8 +42,12 @@ public struct LayerPlan: Sendable {
         self.layerCount = layerCount
     }
 
-    /// Whether any linear of the plan needs calibration activations (GPTQ).
+    /// Whether any linear of the plan needs calibration activations (GPTQ, transforms,
+    /// static activation scales).
     public func needsCalibration(recipe: Recipe) -> Bool {
-        assignments.values.contains { recipe.stages[$0].algorithm != .rtn }
+        assignments.values.contains { recipe.stages[$0].algorithm == .gptq }
+            || recipe.stages.contains {
+                $0.algorithm.isTransform || $0.activationAware.activations?.granularity == .perTensor
+            }
     }
 }

@@ -1,4 +1,6 @@
 import QuantaAlgorithms
+import QuantaFormats
+import QuantaTensor
 
 /// What happened to one linear layer.
 public struct QuantizationRecord: Sendable {
@@ -12,12 +14,17 @@ public struct QuantizationRecord: Sendable {
     /// The dampening fraction finally used (GPTQ), after any retries.
     public var dampening: Double?
     public var seconds: Double
+    /// Run-time activation quantization of the linear's input (W8A8, W4A8), if any.
+    public var activation: ActivationScheme? = nil
 }
 
 /// The result of a quantization run.
 public struct QuantizationOutcome: Sendable {
     public var records: [QuantizationRecord]
     public var seconds: Double
+    /// Dense tensors the transform stages changed (norm gains, linears left unquantized),
+    /// written in place of the checkpoint's.
+    public var transformedTensors: [NamedTensor] = []
     /// Bits per weight over the quantized linears, counting codes plus a 16-bit scale and a
     /// `bits`-wide zero point per group (the packed layout's cost).
     public var bitsPerWeight: Double {
@@ -31,5 +38,18 @@ public struct QuantizationOutcome: Sendable {
             weights += count
         }
         return weights > 0 ? bits / weights : 0
+    }
+}
+
+extension QuantizationOutcome {
+    /// `tensors` with the transformed ones substituted by name.
+    public func applyingTransformedTensors(to tensors: [NamedTensor]) -> [NamedTensor] {
+        guard !transformedTensors.isEmpty else { return tensors }
+        var replacements: [String: Tensor] = [:]
+        for item in transformedTensors { replacements[item.name] = item.tensor }
+        return tensors.map { item in
+            guard let replacement = replacements[item.name] else { return item }
+            return NamedTensor(name: item.name, tensor: replacement)
+        }
     }
 }

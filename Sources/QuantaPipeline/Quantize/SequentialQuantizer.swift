@@ -54,22 +54,26 @@ public struct SequentialQuantizer {
             let remaining = elapsed / Double(index + 1) * Double(model.layers.count - index - 1)
             log(String(format: "layer %d/%d done  %.1f s elapsed, ETA %.0f s", index + 1, model.layers.count, elapsed, remaining))
         }
-        return QuantizationOutcome(records: records, seconds: Self.seconds(since: start))
+        var outcome = QuantizationOutcome(records: records, seconds: Self.seconds(since: start))
+        if !transformStages.isEmpty { outcome.transformedTensors = try Self.transformedTensors(of: model) }
+        return outcome
     }
 
     private func quantizeCalibrated(layer: inout DecoderLayer, hidden: inout [Matrix], trueSequential: Bool) throws
         -> [QuantizationRecord]
     {
+        try transform(layer: &layer, hidden: hidden)
         var records: [QuantizationRecord] = []
-        var pending: [(group: Int, hessian: Matrix?)] = []
+        var pending: [(group: Int, hessian: Matrix?, inputMaximum: Float)] = []
         /// Hessian of `inputs` for `group` if GPTQ needs it; quantizes now (true-sequential)
         /// or later.
         func handle(_ group: Int, _ inputs: [Matrix]) throws {
             let hessian = try accumulateHessian(group: group, layer: layer, inputs: inputs)
+            let inputMaximum = Self.absoluteMaximum(inputs)
             if trueSequential {
-                records += try quantize(group: group, of: &layer, hessian: hessian)
+                records += try quantize(group: group, of: &layer, hessian: hessian, inputMaximum: inputMaximum)
             } else {
-                pending.append((group, hessian))
+                pending.append((group, hessian, inputMaximum))
             }
         }
         let rows = hidden.first?.rows ?? 0
@@ -95,7 +99,9 @@ public struct SequentialQuantizer {
             }
             return records
         }
-        for (group, hessian) in pending { records += try quantize(group: group, of: &layer, hessian: hessian) }
+        for (group, hessian, inputMaximum) in pending {
+            records += try quantize(group: group, of: &layer, hessian: hessian, inputMaximum: inputMaximum)
+        }
         hidden = original
         for sample in hidden.indices {
             var noLayerCache: KVCache? = nil
@@ -115,7 +121,9 @@ public struct SequentialQuantizer {
         return try accumulator.finalized(layer: names.joined(separator: ", "))
     }
 
-    private func quantize(group: Int, of layer: inout DecoderLayer, hessian: Matrix?) throws -> [QuantizationRecord] {
+    private func quantize(group: Int, of layer: inout DecoderLayer, hessian: Matrix?, inputMaximum: Float? = nil) throws
+        -> [QuantizationRecord]
+    {
         var records: [QuantizationRecord] = []
         for suffix in LayerPlan.sequentialGroups[group] {
             let name = "\(layer.name).\(suffix)"
@@ -132,6 +140,11 @@ public struct SequentialQuantizer {
             switch stage.algorithm {
             case .rtn:
                 quantized = try RoundToNearest.quantize(weight: dense.weight, scheme: stage.scheme)
+            case .absmax:
+                quantized = try AbsmaxQuantization.quantize(
+                    weight: dense.weight, bits: stage.scheme.bits, perTensor: stage.activationAware.perTensor)
+            case .smoothquant, .awq:
+                continue
             case .gptq:
                 guard let hessian else { throw AlgorithmError.noCalibrationData(layer: name) }
                 let knobs = stage.gptq ?? GPTQKnobs()
@@ -150,12 +163,14 @@ public struct SequentialQuantizer {
             }
             // Packed formats store f16 scales; simulate exactly what they will hold.
             quantized = quantized.withHalfPrecisionScales()
-            layer[keyPath: path] = try DenseLinear(weight: quantized.dequantized, bias: dense.bias, name: name)
+            let activation = stage.activationAware.activations.map { Self.calibrated($0, inputMaximum: inputMaximum) }
+            layer[keyPath: path] = try Self.simulatedLinear(
+                DenseLinear(weight: quantized.dequantized, bias: dense.bias, name: name), activation: activation)
             let seconds = Self.seconds(since: start)
             records.append(
                 QuantizationRecord(
                     name: name, stage: stageIndex, algorithm: stage.algorithm, weight: quantized, loss: loss,
-                    dampening: dampening, seconds: seconds))
+                    dampening: dampening, seconds: seconds, activation: activation))
         }
         return records
     }

@@ -63,6 +63,7 @@ public struct Recipe: Codable, Sendable, Equatable {
                         path: path, line: nil, field: field + ".dampening", detail: "must be in (0, 1), got \(gptq.dampening)")
                 }
             }
+            try stage.validateActivationAware(path: path, field: field)
         }
     }
 
@@ -79,6 +80,17 @@ public struct RecipeStage: Codable, Sendable, Equatable {
     public enum Algorithm: String, Codable, Sendable, CaseIterable {
         case rtn
         case gptq
+        /// Symmetric absmax round-to-nearest (SmoothQuant's int8 weight quantizer).
+        case absmax
+        /// SmoothQuant smoothing (a transform: folds scales, quantizes nothing).
+        case smoothquant
+        /// AWQ scale and clipping search (a transform: folds scales, clips weights).
+        case awq
+
+        /// Whether the stage quantizes weights (otherwise it only transforms them).
+        public var quantizesWeights: Bool { !isTransform }
+        /// Whether the stage is a function-preserving transform applied before quantization.
+        public var isTransform: Bool { self == .smoothquant || self == .awq }
     }
 
     public var algorithm: Algorithm
@@ -89,16 +101,20 @@ public struct RecipeStage: Codable, Sendable, Equatable {
     public var ignore: [String]
     /// GPTQ knobs (present exactly when `algorithm` is `gptq`).
     public var gptq: GPTQKnobs?
+    /// Knobs of the activation-aware stages (`smoothquant`, `awq`, `absmax`) and the run-time
+    /// activation quantization of quantizing stages (see `RecipeStage+ActivationAware.swift`).
+    public var activationAware = ActivationAwareKnobs()
 
     public init(
         algorithm: Algorithm, scheme: QuantizationScheme, targets: [String] = ["Linear"], ignore: [String] = [],
-        gptq: GPTQKnobs? = nil
+        gptq: GPTQKnobs? = nil, activationAware: ActivationAwareKnobs = ActivationAwareKnobs()
     ) {
         self.algorithm = algorithm
         self.scheme = scheme
         self.targets = targets
         self.ignore = ignore
         self.gptq = algorithm == .gptq ? (gptq ?? GPTQKnobs()) : nil
+        self.activationAware = activationAware
     }
 
     enum CodingKeys: String, CodingKey {
@@ -107,16 +123,27 @@ public struct RecipeStage: Codable, Sendable, Equatable {
         case dampening
         case actOrder = "act_order"
         case trueSequential = "true_sequential"
+        case alpha
+        case gridSize = "grid_size"
+        case duoScaling = "duo_scaling"
+        case clip
+        case searchSamples = "search_samples"
+        case perTensor = "per_tensor"
+        case activations
     }
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         algorithm = try container.decode(Algorithm.self, forKey: .algorithm)
-        scheme = try container.decode(QuantizationScheme.self, forKey: .scheme)
+        scheme =
+            algorithm == .smoothquant
+            ? try container.decodeIfPresent(QuantizationScheme.self, forKey: .scheme) ?? Self.smoothingScheme
+            : try container.decode(QuantizationScheme.self, forKey: .scheme)
         targets = try container.decodeIfPresent([String].self, forKey: .targets) ?? ["Linear"]
         ignore = try container.decodeIfPresent([String].self, forKey: .ignore) ?? []
+        activationAware = try ActivationAwareKnobs(algorithm: algorithm, container: container)
         switch algorithm {
-        case .rtn:
+        case .rtn, .absmax, .smoothquant, .awq:
             gptq = nil
         case .gptq:
             let defaults = GPTQKnobs()
@@ -140,6 +167,7 @@ public struct RecipeStage: Codable, Sendable, Equatable {
             try container.encode(gptq.actOrder, forKey: .actOrder)
             try container.encode(gptq.trueSequential, forKey: .trueSequential)
         }
+        try activationAware.encode(algorithm: algorithm, into: &container)
     }
 }
 

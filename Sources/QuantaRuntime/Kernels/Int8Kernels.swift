@@ -1,0 +1,155 @@
+/// Integer kernels of the W8A8 path: activations quantized per token to int8, int8 × int8
+/// products accumulated exactly in int32, scales applied in the epilogue
+/// `y[r, o] = Float(acc[r, o]) · (activationScale[r] · weightScale[o]) (+ bias[o])`.
+///
+/// The fast paths use 16-lane Swift SIMD (AVX2 with the package's `-target-cpu haswell`:
+/// sign-extend int8 to int32 lanes, multiply, add). Each has a scalar
+/// reference beside it; integer accumulation makes them equal bit for bit.
+///
+/// Provenance: SmoothQuant (Xiao et al., ICML 2023) §3 W8A8 with per-token activation
+/// scales; the epilogue as in its `int8` CUTLASS kernels (`torch-int`, `W8A8B8O8`-style
+/// dequantizing GEMMs with per-row/per-channel scales).
+public enum Int8Kernels {
+    /// Quantizes `count` values to int8 with `scale = max(max|x|, 1e-5) / 127` (or the given
+    /// static scale) and returns the scale: `codes[i] = clamp(round(x[i] / scale), −127, 127)`.
+    @inlinable
+    public static func quantizeRow(
+        _ values: UnsafePointer<Float>, count: Int, staticScale: Float?, into codes: UnsafeMutablePointer<Int8>
+    ) -> Float {
+        let scale: Float
+        if let staticScale {
+            scale = staticScale
+        } else {
+            var largest: Float = 0
+            for index in 0..<count { largest = max(largest, abs(values[index])) }
+            scale = max(largest, 1e-5) / 127
+        }
+        for index in 0..<count {
+            let code = min(max((values[index] / scale).rounded(.toNearestOrEven), -127), 127)
+            codes[index] = Int8(code)
+        }
+        return scale
+    }
+
+    /// `Σ a[i] · b[i]` in int32, scalar.
+    public static func dotReference(_ a: UnsafePointer<Int8>, _ b: UnsafePointer<Int8>, count: Int) -> Int32 {
+        var sum: Int32 = 0
+        for index in 0..<count { sum &+= Int32(a[index]) &* Int32(b[index]) }
+        return sum
+    }
+
+    /// Sixteen int8 values at `offset` sign-extended to int32 lanes. Written lane by lane:
+    /// LLVM turns it into one `vpmovsxbd`, while the generic
+    /// `SIMD16<Int32>(truncatingIfNeeded:)` stays an unspecialised per-lane call (about
+    /// 3000× slower).
+    @inlinable @inline(__always)
+    static func widened(_ pointer: UnsafePointer<Int8>, _ offset: Int) -> SIMD16<Int32> {
+        let bytes = UnsafeRawPointer(pointer).loadUnaligned(fromByteOffset: offset, as: SIMD16<Int8>.self)
+        var result = SIMD16<Int32>()
+        for lane in 0..<16 { result[lane] = Int32(bytes[lane]) }
+        return result
+    }
+
+    /// `Σ a[i] · b[i]` in int32, 16 lanes at a time.
+    @inlinable
+    public static func dot(_ a: UnsafePointer<Int8>, _ b: UnsafePointer<Int8>, count: Int) -> Int32 {
+        var accumulator = SIMD16<Int32>()
+        var index = 0
+        while index + 16 <= count {
+            accumulator &+= widened(a, index) &* widened(b, index)
+            index += 16
+        }
+        var sum = accumulator.wrappedSum()
+        while index < count {
+            sum &+= Int32(a[index]) &* Int32(b[index])
+            index += 1
+        }
+        return sum
+    }
+
+    /// `output[r, o] = Float(Σ_i x[r, i] · w[o, i]) · (xScale[r] · wScale[o]) (+ bias[o])` for
+    /// output rows `outputs` — scalar reference.
+    public static func multiplyReference(
+        x: UnsafePointer<Int8>, xScales: UnsafePointer<Float>, rows: Int, weights: UnsafePointer<Int8>,
+        weightScales: UnsafePointer<Float>, bias: UnsafePointer<Float>?, inputCount: Int, outputCount: Int,
+        outputs: Range<Int>, output: UnsafeMutablePointer<Float>
+    ) {
+        for row in 0..<rows {
+            for column in outputs {
+                let accumulator = dotReference(x + row * inputCount, weights + column * inputCount, count: inputCount)
+                output[row * outputCount + column] = epilogue(
+                    accumulator, xScale: xScales[row], weightScale: weightScales[column], bias: bias?[column])
+            }
+        }
+    }
+
+    /// The same product, fast: for each block of 4 input rows every weight row is loaded
+    /// once and dotted with the 4 rows (the weight row stays in L1).
+    @inlinable
+    public static func multiply(
+        x: UnsafePointer<Int8>, xScales: UnsafePointer<Float>, rows: Int, weights: UnsafePointer<Int8>,
+        weightScales: UnsafePointer<Float>, bias: UnsafePointer<Float>?, inputCount: Int, outputCount: Int,
+        outputs: Range<Int>, output: UnsafeMutablePointer<Float>
+    ) {
+        var row = 0
+        while row + 4 <= rows {
+            let x0 = x + row * inputCount
+            let x1 = x0 + inputCount
+            let x2 = x1 + inputCount
+            let x3 = x2 + inputCount
+            for column in outputs {
+                let w = weights + column * inputCount
+                let sums = dot4(w, x0, x1, x2, x3, count: inputCount)
+                let weightScale = weightScales[column]
+                let columnBias = bias?[column]
+                for lane in 0..<4 {
+                    output[(row + lane) * outputCount + column] = epilogue(
+                        sums[lane], xScale: xScales[row + lane], weightScale: weightScale, bias: columnBias)
+                }
+            }
+            row += 4
+        }
+        while row < rows {
+            let xRow = x + row * inputCount
+            for column in outputs {
+                let accumulator = dot(xRow, weights + column * inputCount, count: inputCount)
+                output[row * outputCount + column] = epilogue(
+                    accumulator, xScale: xScales[row], weightScale: weightScales[column], bias: bias?[column])
+            }
+            row += 1
+        }
+    }
+
+    /// Four dot products of `w` with `x0 … x3` in one pass over `w`.
+    @inlinable
+    static func dot4(
+        _ w: UnsafePointer<Int8>, _ x0: UnsafePointer<Int8>, _ x1: UnsafePointer<Int8>, _ x2: UnsafePointer<Int8>,
+        _ x3: UnsafePointer<Int8>, count: Int
+    ) -> SIMD4<Int32> {
+        var a0 = SIMD16<Int32>(), a1 = SIMD16<Int32>(), a2 = SIMD16<Int32>(), a3 = SIMD16<Int32>()
+        var index = 0
+        while index + 16 <= count {
+            let weight = widened(w, index)
+            a0 &+= weight &* widened(x0, index)
+            a1 &+= weight &* widened(x1, index)
+            a2 &+= weight &* widened(x2, index)
+            a3 &+= weight &* widened(x3, index)
+            index += 16
+        }
+        var sums = SIMD4<Int32>(a0.wrappedSum(), a1.wrappedSum(), a2.wrappedSum(), a3.wrappedSum())
+        while index < count {
+            let weight = Int32(w[index])
+            sums &+= SIMD4<Int32>(Int32(x0[index]), Int32(x1[index]), Int32(x2[index]), Int32(x3[index])) &* weight
+            index += 1
+        }
+        return sums
+    }
+
+    /// `Float(accumulator) · (xScale · weightScale) (+ bias)`, the one epilogue both paths use.
+    @inlinable @inline(__always)
+    public static func epilogue(_ accumulator: Int32, xScale: Float, weightScale: Float, bias: Float?) -> Float {
+        let value = Float(accumulator) * (xScale * weightScale)
+        guard let bias else { return value }
+        return value + bias
+    }
+}

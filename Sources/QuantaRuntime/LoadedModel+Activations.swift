@@ -1,0 +1,58 @@
+import Foundation
+import QuantaFormats
+import QuantaModel
+import QuantaTensor
+
+extension LoadedModel {
+    /// For a simulated quantized directory whose `quantization.json` gives linears an
+    /// activation spec (W8A8, W4A8): those linears as `ActivationQuantizedLinear` over their
+    /// dense (dequantized) weights, so evaluation rounds activations as the quantized model
+    /// will. Empty for any other model.
+    public static func simulatedActivationLinears(path: String, checkpoint: ModelCheckpoint) throws
+        -> [String: any LinearOperator]
+    {
+        let metadataPath = path + "/quantization.json"
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue,
+            let data = FileManager.default.contents(atPath: metadataPath)
+        else { return [:] }
+        let metadata = try JSONValue.parse(data, path: metadataPath)
+        guard case .object(let entries)? = metadata["tensors"] else { return [:] }
+        var linears: [String: any LinearOperator] = [:]
+        for (module, entry) in entries {
+            guard let spec = entry["activation"] else { continue }
+            let activation = try ActivationScheme(metadata: spec, path: metadataPath)
+            guard let weight = checkpoint.tensors.first(where: { $0.name == module + ".weight" })?.tensor else {
+                throw FormatError.missingTensor(path: path, tensor: module + ".weight")
+            }
+            let bias = try checkpoint.tensors.first { $0.name == module + ".bias" }?.tensor.floatValues()
+            let dense = try DenseLinear(weight: Matrix(weight), bias: bias, name: module)
+            linears[module] = ActivationQuantizedLinear(base: dense, activation: activation)
+        }
+        return linears
+    }
+}
+
+extension LoadedModel {
+    /// A container linear with run-time activation quantization: 8-bit symmetric
+    /// per-channel weights with 8-bit activations run on the int8 kernels (`Int8Linear`);
+    /// any other combination (W4A8 …) runs the packed kernels on fake-quantized inputs.
+    static func activationLinear(
+        _ weights: PackedWeights, activation: ActivationScheme, bias: [Float]?, context: ComputeContext, name: String
+    ) throws -> any LinearOperator {
+        if weights.bits == 8, weights.symmetric, activation.bits == 8, weights.groupCount == 1,
+            weights.inputPermutation == nil
+        {
+            return try Int8Linear(
+                unsignedCodes: weights.unpackedCodes(), weightScales: weights.scaleValues(), bias: bias,
+                inputCount: weights.inputCount, outputCount: weights.outputCount, activation: activation,
+                context: context, name: name)
+        }
+        let packed = try PackedLinear(
+            bits: weights.bits, groupSize: weights.groupSize, inputCount: weights.inputCount,
+            outputCount: weights.outputCount, codes: weights.codes.storage, scales: weights.scales.storage,
+            zeros: weights.zeros.storage, inputPermutation: weights.permutation().map { $0.map(Int32.init) },
+            bias: bias, context: context, name: name)
+        return ActivationQuantizedLinear(base: packed, activation: activation)
+    }
+}

@@ -1,0 +1,91 @@
+import QuantaModel
+import QuantaRuntime
+import QuantaTensor
+import Testing
+
+@Suite struct Int8LinearTests {
+    func codes(_ count: Int, seed: UInt64) -> [Int8] {
+        var generator = RandomGenerator(seed: seed)
+        return (0..<count).map { _ in Int8(generator.nextInt(below: 255) - 127) }
+    }
+
+    @Test func dotEqualsTheScalarReference() {
+        for count in [0, 1, 31, 32, 33, 64, 100, 576, 1536] {
+            let a = codes(count, seed: UInt64(count))
+            let b = codes(count, seed: UInt64(count) + 1000)
+            // Extremes: every product at ±127².
+            let high = [Int8](repeating: 127, count: count)
+            let low = [Int8](repeating: -127, count: count)
+            for (left, right) in [(a, b), (high, high), (high, low), (low, low)] {
+                let fast = Int8Kernels.dot(left, right, count: count)
+                #expect(fast == Int8Kernels.dotReference(left, right, count: count), "count \(count)")
+            }
+        }
+    }
+
+    @Test(arguments: [1, 3, 4, 5, 9]) func multiplyEqualsTheScalarReference(rows: Int) {
+        let inputs = 70
+        let outputs = 13
+        let x = codes(rows * inputs, seed: 1)
+        let w = codes(outputs * inputs, seed: 2)
+        let xScales = (0..<rows).map { 0.01 + Float($0) * 0.003 }
+        let wScales = (0..<outputs).map { 0.02 - Float($0) * 0.001 }
+        let bias = (0..<outputs).map { Float($0) - 6 }
+        var fast = [Float](repeating: .nan, count: rows * outputs)
+        var reference = [Float](repeating: .nan, count: rows * outputs)
+        Int8Kernels.multiply(
+            x: x, xScales: xScales, rows: rows, weights: w, weightScales: wScales, bias: bias, inputCount: inputs,
+            outputCount: outputs, outputs: 0..<outputs, output: &fast)
+        Int8Kernels.multiplyReference(
+            x: x, xScales: xScales, rows: rows, weights: w, weightScales: wScales, bias: bias, inputCount: inputs,
+            outputCount: outputs, outputs: 0..<outputs, output: &reference)
+        #expect(fast == reference)
+    }
+
+    @Test func quantizeRowUsesAbsmaxOver127() {
+        let values: [Float] = [1.27, -0.5, 0.013, 0.0049]
+        var codes = [Int8](repeating: 0, count: 4)
+        let scale = Int8Kernels.quantizeRow(values, count: 4, staticScale: nil, into: &codes)
+        #expect(abs(scale - 0.01) < 1e-9)
+        #expect(codes == [127, -50, 1, 0])
+        let clamped = Int8Kernels.quantizeRow(values, count: 4, staticScale: 0.005, into: &codes)
+        #expect(clamped == 0.005 && codes == [127, -100, 3, 1])
+    }
+
+    @Test(arguments: [ActivationScheme(), ActivationScheme(granularity: .perTensor, staticScale: 0.02)])
+    func linearMatchesReferenceAndSimulation(activation: ActivationScheme) throws {
+        let inputs = 96
+        let outputs = 40
+        let weightCodes = codes(outputs * inputs, seed: 7)
+        let weightScales = (0..<outputs).map { 0.001 * Float($0 + 1) }
+        let bias = (0..<outputs).map { 0.1 * Float($0) }
+        var linear = try Int8Linear(
+            weights: weightCodes, weightScales: weightScales, bias: bias, inputCount: inputs, outputCount: outputs,
+            activation: activation, context: ComputeContext(threadCount: 2))
+        var generator = RandomGenerator(seed: 3)
+        for rows in [1, 6, 130] {
+            let input = try Matrix(rows: rows, columns: inputs, values: generator.normalValues(count: rows * inputs))
+            let fast = linear.apply(input)
+            linear.useReference = true
+            let reference = linear.apply(input)
+            linear.useReference = false
+            #expect(fast == reference)
+            // The simulation: dequantized weights, fake-quantized activations, f32 product.
+            let dequantized = try Matrix(
+                rows: outputs, columns: inputs,
+                values: weightCodes.enumerated().map { Float($0.element) * weightScales[$0.offset / inputs] })
+            let simulated = ActivationQuantizedLinear(
+                base: try DenseLinear(weight: dequantized, bias: bias), activation: activation
+            ).apply(input)
+            #expect(fast.maximumAbsoluteDifference(to: simulated) < 1e-4)
+        }
+    }
+
+    @Test func unsignedCodesRejectMinus128() {
+        #expect(throws: RuntimeError.self) {
+            try Int8Linear(
+                unsignedCodes: [0, 128], weightScales: [1], bias: nil, inputCount: 2, outputCount: 1,
+                activation: ActivationScheme())
+        }
+    }
+}
