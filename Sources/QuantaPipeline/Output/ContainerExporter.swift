@@ -22,8 +22,14 @@ public enum ContainerExporter {
                 groupSize: min(weight.scheme.groupSize ?? weight.columns, weight.columns),
                 symmetric: weight.scheme.symmetric)
         }
+        // Pruning-only stages: the pruned values, stored dense.
+        var prunedValues: [String: Matrix] = [:]
+        for record in outcome.pruned { prunedValues[record.name + ".weight"] = record.weight.values }
         var tensors: [ContainerTensor] = []
-        for item in checkpoint.tensors {
+        for var item in checkpoint.tensors {
+            if let values = prunedValues[item.name] {
+                item.tensor = try Tensor(shape: [values.rows, values.columns], values: values.values)
+            }
             if let weights = packed[item.name] {
                 tensors.append(ContainerTensor(name: item.name, packed: weights))
             } else {

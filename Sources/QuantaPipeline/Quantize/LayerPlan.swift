@@ -40,8 +40,8 @@ public struct LayerPlan: Sendable {
         self.layerCount = layerCount
     }
 
-    /// Whether any linear of the plan needs calibration activations (GPTQ).
+    /// Whether any linear of the plan needs calibration activations (GPTQ, Wanda, SparseGPT).
     public func needsCalibration(recipe: Recipe) -> Bool {
-        assignments.values.contains { recipe.stages[$0].algorithm != .rtn }
+        assignments.values.contains { ![.rtn, .magnitude].contains(recipe.stages[$0].algorithm) }
     }
 }

@@ -54,6 +54,9 @@ public struct Recipe: Codable, Sendable, Equatable {
                     throw .invalidValue(path: path, line: nil, field: field, detail: error.errorDescription ?? "")
                 }
             }
+            if let sparsity = stage.sparsity {
+                try sparsity.validate(path: path, field: field)
+            }
             if let gptq = stage.gptq {
                 guard gptq.blockSize >= 1 else {
                     throw .invalidValue(path: path, line: nil, field: field + ".block_size", detail: "must be at least 1")
@@ -79,6 +82,15 @@ public struct RecipeStage: Codable, Sendable, Equatable {
     public enum Algorithm: String, Codable, Sendable, CaseIterable {
         case rtn
         case gptq
+        /// Pruning (`Sparsity/`): keep the largest `|w|`; data-free.
+        case magnitude
+        /// Pruning by `|w| · ‖x‖₂` from calibration input norms.
+        case wanda
+        /// Pruning with OBS updates from the Hessian, optionally quantizing jointly.
+        case sparsegpt
+
+        /// Whether the stage prunes (its knobs are in `RecipeStage.sparsity`).
+        public var prunes: Bool { self == .magnitude || self == .wanda || self == .sparsegpt }
     }
 
     public var algorithm: Algorithm
@@ -89,6 +101,10 @@ public struct RecipeStage: Codable, Sendable, Equatable {
     public var ignore: [String]
     /// GPTQ knobs (present exactly when `algorithm` is `gptq`).
     public var gptq: GPTQKnobs?
+    /// Pruning knobs (present exactly when `algorithm.prunes`). For a pruning stage `scheme`
+    /// is the joint quantization scheme when `sparsity.quantization` is set and unused
+    /// otherwise.
+    public var sparsity: SparsityKnobs?
 
     public init(
         algorithm: Algorithm, scheme: QuantizationScheme, targets: [String] = ["Linear"], ignore: [String] = [],
@@ -99,6 +115,18 @@ public struct RecipeStage: Codable, Sendable, Equatable {
         self.targets = targets
         self.ignore = ignore
         self.gptq = algorithm == .gptq ? (gptq ?? GPTQKnobs()) : nil
+        self.sparsity = nil
+    }
+
+    /// A pruning stage (`magnitude`, `wanda` or `sparsegpt`).
+    public init(algorithm: Algorithm, sparsity: SparsityKnobs, targets: [String] = ["Linear"], ignore: [String] = []) {
+        precondition(algorithm.prunes, "\(algorithm) is not a pruning algorithm")
+        self.algorithm = algorithm
+        self.scheme = sparsity.quantization ?? SparsityKnobs.unusedScheme
+        self.targets = targets
+        self.ignore = ignore
+        self.gptq = nil
+        self.sparsity = sparsity
     }
 
     enum CodingKeys: String, CodingKey {
@@ -107,16 +135,25 @@ public struct RecipeStage: Codable, Sendable, Equatable {
         case dampening
         case actOrder = "act_order"
         case trueSequential = "true_sequential"
+        case sparsity
     }
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         algorithm = try container.decode(Algorithm.self, forKey: .algorithm)
-        scheme = try container.decode(QuantizationScheme.self, forKey: .scheme)
         targets = try container.decodeIfPresent([String].self, forKey: .targets) ?? ["Linear"]
         ignore = try container.decodeIfPresent([String].self, forKey: .ignore) ?? []
+        if algorithm.prunes {
+            gptq = nil
+            let knobs = try SparsityKnobs(algorithm: algorithm, from: container)
+            sparsity = knobs
+            scheme = knobs.quantization ?? SparsityKnobs.unusedScheme
+            return
+        }
+        sparsity = nil
+        scheme = try container.decode(QuantizationScheme.self, forKey: .scheme)
         switch algorithm {
-        case .rtn:
+        case .rtn, .magnitude, .wanda, .sparsegpt:
             gptq = nil
         case .gptq:
             let defaults = GPTQKnobs()
@@ -131,6 +168,12 @@ public struct RecipeStage: Codable, Sendable, Equatable {
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(algorithm, forKey: .algorithm)
+        if let sparsity {
+            try container.encode(targets, forKey: .targets)
+            try container.encode(ignore, forKey: .ignore)
+            try sparsity.encode(algorithm: algorithm, into: &container)
+            return
+        }
         try container.encode(scheme, forKey: .scheme)
         try container.encode(targets, forKey: .targets)
         try container.encode(ignore, forKey: .ignore)
