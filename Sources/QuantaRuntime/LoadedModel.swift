@@ -31,7 +31,7 @@ public struct LoadedModel: Sendable {
     }
 
     /// The dense tensors and tokenizer of a container as a checkpoint, and its packed
-    /// tensors as `PackedLinear` operators by module name. Checksums are verified per
+    /// tensors as `PackedLinear` (2:4 sparse ones as `SparseLinear`) operators by module name. Checksums are verified per
     /// tensor as it is read.
     static func containerParts(path: String, computeContext: ComputeContext) throws
         -> (ModelCheckpoint, [String: any LinearOperator])
@@ -44,6 +44,12 @@ public struct LoadedModel: Sendable {
         }
         var linears: [String: any LinearOperator] = [:]
         for tensor in tensors {
+            if case .sparse(let weights) = tensor.content {
+                let module = String(tensor.name.dropLast(".weight".count))
+                let bias = try dense.first { $0.name == module + ".bias" }?.tensor.floatValues()
+                linears[module] = try SparseLinear(weights: weights, bias: bias, context: computeContext, name: tensor.name)
+                continue
+            }
             guard case .packed(let weights) = tensor.content else { continue }
             let module = String(tensor.name.dropLast(".weight".count))
             let bias = try dense.first { $0.name == module + ".bias" }?.tensor.floatValues()

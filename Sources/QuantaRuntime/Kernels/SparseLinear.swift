@@ -1,0 +1,282 @@
+import QuantaFormats
+import QuantaModel
+import QuantaTensor
+
+/// A linear layer over 2:4 sparse weights (`SparseWeights`, docs/packed-weights.md "2:4
+/// sparse"): only the kept half of the weights is stored and multiplied. Kept values are
+/// f32, f16 or 4-bit codes (`scale · (code − zero)` per group, the packed layout's rule);
+/// other packed widths, and shapes the fast path does not cover (an input count that is not
+/// a multiple of 8, a value group that is not a multiple of 4), are dequantized to f32 kept
+/// values at load and run the same kernels.
+///
+/// Decoding (fewer than 4 rows) runs a GEMV per row: each metadata byte holds the positions
+/// of 4 kept values covering 8 inputs, which are gathered from `x` and multiplied with the
+/// 4 values (2 multiply-adds per 4 inputs instead of 4). Prefill transposes the input once
+/// and, per output row, adds each kept value times its input column over all tokens
+/// (`in/2` axpys of length `rows`): again half the multiply-adds of the dense product.
+public struct SparseLinear: LinearOperator {
+    enum Values: @unchecked Sendable {
+        case float32(TensorStorage)
+        case float16(TensorStorage)
+        /// Codes `[out, rowBytes]`, with scales and zero points widened to f32 `[out, groups]`
+        /// and kept values per group.
+        case int4(codes: TensorStorage, rowBytes: Int, scales: [Float], zeros: [Float], groups: Int, groupSize: Int)
+    }
+
+    public let inputCount: Int
+    public let outputCount: Int
+    let values: Values
+    /// `[out, ceil(in/8)]` 2-bit positions.
+    let metadata: TensorStorage
+    public let bias: [Float]?
+    public let context: ComputeContext
+    /// Inputs with fewer rows than this run the GEMV once per row.
+    public static let vectorRowLimit = 4
+
+    /// The kind of kept value the kernels read: `f32`, `f16` or `int4`.
+    public var valueKind: String {
+        switch values {
+        case .float32: "f32"
+        case .float16: "f16"
+        case .int4: "int4"
+        }
+    }
+
+    public init(weights: SparseWeights, bias: [Float]? = nil, context: ComputeContext = .serial(), name: String = "linear")
+        throws(RuntimeError)
+    {
+        if let bias, bias.count != weights.outputCount {
+            throw .invalidPackedWeight(name: name, detail: "bias has \(bias.count) values, expected \(weights.outputCount)")
+        }
+        inputCount = weights.inputCount
+        outputCount = weights.outputCount
+        metadata = weights.metadata.storage
+        self.bias = bias
+        self.context = context
+        let aligned = weights.inputCount % 8 == 0
+        switch weights.values {
+        case .float(let tensor) where aligned:
+            values = tensor.dtype == .float16 ? .float16(tensor.storage) : .float32(tensor.storage)
+        case .packed(let packed) where aligned && packed.bits == 4 && packed.groupSize % 4 == 0:
+            values = .int4(
+                codes: packed.codes.storage, rowBytes: packed.rowByteCount, scales: packed.scaleValues(),
+                zeros: packed.unpackedZeroPoints().map(Float.init), groups: packed.groupCount, groupSize: packed.groupSize)
+        default:
+            // Anything else: f32 kept values (still half the multiply-adds), padded so the
+            // kernels' chunks of 8 inputs cover the row.
+            guard aligned else {
+                throw .invalidPackedWeight(name: name, detail: "2:4 kernels need an input count divisible by 8, got \(weights.inputCount)")
+            }
+            values = .float32(TensorStorage(array: weights.keptValues()))
+        }
+    }
+
+    public func apply(input: UnsafePointer<Float>, rows: Int, output: UnsafeMutablePointer<Float>) {
+        guard rows > 0 else { return }
+        let kept = inputCount / 2
+        // Each case calls the generic `compute` with a concrete reader, so it is specialized.
+        switch values {
+        case .float32(let storage):
+            storage.withUnsafeBytes {
+                compute(Float32Values(base: $0.baseAddress!.assumingMemoryBound(to: Float.self), keptCount: kept),
+                        input: input, rows: rows, output: output)
+            }
+        case .float16(let storage):
+            storage.withUnsafeBytes {
+                compute(Float16Values(base: $0.baseAddress!.assumingMemoryBound(to: UInt16.self), keptCount: kept),
+                        input: input, rows: rows, output: output)
+            }
+        case .int4(let codes, let rowBytes, let scales, let zeros, let groups, let groupSize):
+            codes.withUnsafeBytes { codeBytes in
+                scales.withUnsafeBufferPointer { scaleBuffer in
+                    zeros.withUnsafeBufferPointer { zeroBuffer in
+                        compute(
+                            Int4Values(
+                                codes: codeBytes.baseAddress!.assumingMemoryBound(to: UInt8.self), rowBytes: rowBytes,
+                                scales: scaleBuffer.baseAddress!, zeros: zeroBuffer.baseAddress!, groups: groups,
+                                groupSize: groupSize),
+                            input: input, rows: rows, output: output)
+                    }
+                }
+            }
+        }
+        if let bias {
+            for row in 0..<rows {
+                let target = output + row * outputCount
+                for column in 0..<outputCount { target[column] += bias[column] }
+            }
+        }
+    }
+
+    private func compute<Reader: SparseValueReader>(
+        _ reader: Reader, input: UnsafePointer<Float>, rows: Int, output: UnsafeMutablePointer<Float>
+    ) {
+        metadata.withUnsafeBytes { meta in
+            if rows < Self.vectorRowLimit {
+                for row in 0..<rows {
+                    multiplyVector(reader, meta: meta, x: input + row * inputCount, y: output + row * outputCount)
+                }
+            } else {
+                multiplyMatrix(reader, meta: meta, x: input, rows: rows, output: output)
+            }
+        }
+    }
+
+    private func multiplyVector<Reader: SparseValueReader>(
+        _ reader: Reader, meta: UnsafeRawBufferPointer, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>
+    ) {
+        let pointers = SparsePointers(meta: meta.baseAddress!.assumingMemoryBound(to: UInt8.self), x: x, y: y)
+        let chunks = inputCount / 8
+        context.parallelFor(0..<outputCount) { rows in
+            SparseKernels.multiplyVector(reader, pointers, chunks: chunks, rows: rows)
+        }
+    }
+
+    private func multiplyMatrix<Reader: SparseValueReader>(
+        _ reader: Reader, meta: UnsafeRawBufferPointer, x: UnsafePointer<Float>, rows: Int,
+        output: UnsafeMutablePointer<Float>
+    ) {
+        let n = inputCount
+        // xᵀ `[in × rows]`: one input column of every token is contiguous.
+        let transposed = UnsafeMutablePointer<Float>.allocate(capacity: n * rows)
+        defer { transposed.deallocate() }
+        for token in 0..<rows {
+            for column in 0..<n { transposed[column * rows + token] = x[token * n + column] }
+        }
+        let pointers = SparsePointers(
+            meta: meta.baseAddress!.assumingMemoryBound(to: UInt8.self), x: UnsafePointer(transposed), y: output)
+        let chunks = n / 8
+        let outputs = outputCount
+        context.parallelFor(0..<outputCount) { outputRows in
+            SparseKernels.multiplyMatrix(reader, pointers, chunks: chunks, tokens: rows, outputCount: outputs, rows: outputRows)
+        }
+    }
+}
+
+/// Addresses shared by one `apply`'s parallel chunks (which write disjoint outputs).
+struct SparsePointers: @unchecked Sendable {
+    let meta: UnsafePointer<UInt8>
+    let x: UnsafePointer<Float>
+    let y: UnsafeMutablePointer<Float>
+}
+
+/// The kept values of 2:4 rows, four at a time (one metadata byte's worth).
+protocol SparseValueReader: Sendable {
+    /// Kept values `4·chunk … 4·chunk+3` of `row`.
+    func values(row: Int, chunk: Int) -> SIMD4<Float>
+}
+
+struct Float32Values: SparseValueReader, @unchecked Sendable {
+    let base: UnsafePointer<Float>
+    let keptCount: Int
+    @inline(__always) func values(row: Int, chunk: Int) -> SIMD4<Float> {
+        UnsafeRawPointer(base + row * keptCount + 4 * chunk).loadUnaligned(as: SIMD4<Float>.self)
+    }
+}
+
+struct Float16Values: SparseValueReader, @unchecked Sendable {
+    let base: UnsafePointer<UInt16>
+    let keptCount: Int
+    @inline(__always) func values(row: Int, chunk: Int) -> SIMD4<Float> {
+        let bits = UnsafeRawPointer(base + row * keptCount + 4 * chunk).loadUnaligned(as: SIMD4<UInt16>.self)
+        return SIMD4<Float>(
+            Float(Float16(bitPattern: bits[0])), Float(Float16(bitPattern: bits[1])),
+            Float(Float16(bitPattern: bits[2])), Float(Float16(bitPattern: bits[3])))
+    }
+}
+
+struct Int4Values: SparseValueReader, @unchecked Sendable {
+    let codes: UnsafePointer<UInt8>
+    let rowBytes: Int
+    let scales: UnsafePointer<Float>
+    let zeros: UnsafePointer<Float>
+    let groups: Int
+    /// Kept values per group (a multiple of 4, so a chunk never straddles groups).
+    let groupSize: Int
+    @inline(__always) func values(row: Int, chunk: Int) -> SIMD4<Float> {
+        let byte = codes + row * rowBytes + 2 * chunk
+        let low = byte[0]
+        let high = byte[1]
+        let code = SIMD4<Float>(Float(low & 15), Float(low >> 4), Float(high & 15), Float(high >> 4))
+        let group = row * groups + (4 * chunk) / groupSize
+        // scale · (code − zero) per value, the packed layout's operation order.
+        return scales[group] * (code - zeros[group])
+    }
+}
+
+enum SparseKernels {
+    /// The input offsets (within a chunk of 8) of the 4 kept values a metadata byte holds.
+    @inline(__always) static func offsets(_ byte: UInt8) -> (Int, Int, Int, Int) {
+        (Int(byte & 3), Int((byte >> 2) & 3), 4 + Int((byte >> 4) & 3), 4 + Int(byte >> 6))
+    }
+
+    /// `y[row] = Σ kept values · x[positions]` for `rows`.
+    static func multiplyVector<Reader: SparseValueReader>(
+        _ reader: Reader, _ pointers: SparsePointers, chunks: Int, rows: Range<Int>
+    ) {
+        let x = pointers.x
+        for row in rows {
+            let meta = pointers.meta + row * ((chunks * 4 + 3) / 4)
+            var first = SIMD4<Float>()
+            var second = SIMD4<Float>()
+            var chunk = 0
+            while chunk + 1 < chunks {
+                let (a, b, c, d) = offsets(meta[chunk])
+                let base = x + 8 * chunk
+                first.addProduct(reader.values(row: row, chunk: chunk), SIMD4(base[a], base[b], base[c], base[d]))
+                let (e, f, g, h) = offsets(meta[chunk + 1])
+                let next = base + 8
+                second.addProduct(reader.values(row: row, chunk: chunk + 1), SIMD4(next[e], next[f], next[g], next[h]))
+                chunk += 2
+            }
+            if chunk < chunks {
+                let (a, b, c, d) = offsets(meta[chunk])
+                let base = x + 8 * chunk
+                first.addProduct(reader.values(row: row, chunk: chunk), SIMD4(base[a], base[b], base[c], base[d]))
+            }
+            pointers.y[row] = (first + second).sum()
+        }
+    }
+
+    /// `y[t, row] = Σ kept values · xᵀ[position, t]` for output `rows` and every token `t`,
+    /// with `x` transposed (`[in × tokens]`).
+    static func multiplyMatrix<Reader: SparseValueReader>(
+        _ reader: Reader, _ pointers: SparsePointers, chunks: Int, tokens: Int, outputCount: Int, rows: Range<Int>
+    ) {
+        let accumulator = UnsafeMutablePointer<Float>.allocate(capacity: tokens)
+        defer { accumulator.deallocate() }
+        for row in rows {
+            accumulator.initialize(repeating: 0, count: tokens)
+            let meta = pointers.meta + row * ((chunks * 4 + 3) / 4)
+            for chunk in 0..<chunks {
+                let (a, b, c, d) = offsets(meta[chunk])
+                let values = reader.values(row: row, chunk: chunk)
+                let base = pointers.x + 8 * chunk * tokens
+                addScaled(values[0], base + a * tokens, into: accumulator, count: tokens)
+                addScaled(values[1], base + b * tokens, into: accumulator, count: tokens)
+                addScaled(values[2], base + c * tokens, into: accumulator, count: tokens)
+                addScaled(values[3], base + d * tokens, into: accumulator, count: tokens)
+            }
+            for token in 0..<tokens { pointers.y[token * outputCount + row] = accumulator[token] }
+        }
+    }
+
+    /// `target[0..<count] += scale · source[0..<count]`, 8 lanes at a time.
+    @inline(__always) static func addScaled(
+        _ scale: Float, _ source: UnsafePointer<Float>, into target: UnsafeMutablePointer<Float>, count: Int
+    ) {
+        guard scale != 0 else { return }
+        var index = 0
+        let factor = SIMD8<Float>(repeating: scale)
+        while index + 8 <= count {
+            var sum = UnsafeRawPointer(target + index).loadUnaligned(as: SIMD8<Float>.self)
+            sum.addProduct(factor, UnsafeRawPointer(source + index).loadUnaligned(as: SIMD8<Float>.self))
+            UnsafeMutableRawPointer(target + index).storeBytes(of: sum, as: SIMD8<Float>.self)
+            index += 8
+        }
+        while index < count {
+            target[index] += scale * source[index]
+            index += 1
+        }
+    }
+}
