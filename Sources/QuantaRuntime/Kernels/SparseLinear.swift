@@ -9,9 +9,11 @@ import QuantaTensor
 /// a multiple of 8, a value group that is not a multiple of 4), are dequantized to f32 kept
 /// values at load and run the same kernels.
 ///
-/// Decoding (fewer than 4 rows) runs a GEMV per row: each metadata byte holds the positions
-/// of 4 kept values covering 8 inputs, which are gathered from `x` and multiplied with the
-/// 4 values (2 multiply-adds per 4 inputs instead of 4). Prefill transposes the input once
+/// Decoding (fewer than 4 rows) runs a GEMV per row: the input is first laid out as a pair
+/// table (for each group of 4 inputs, the two inputs of each of the 6 possible kept pairs
+/// side by side), so each metadata byte — the positions of 4 kept values covering 8 inputs —
+/// selects two 8-byte pairs to multiply with the 4 values (2 multiply-adds per 4 inputs
+/// instead of 4). Prefill transposes the input once
 /// and, per output row, adds each kept value times its input column over all tokens
 /// (`in/2` axpys of length `rows`): again half the multiply-adds of the dense product.
 public struct SparseLinear: LinearOperator {
@@ -20,7 +22,7 @@ public struct SparseLinear: LinearOperator {
         case float16(TensorStorage)
         /// Codes `[out, rowBytes]`, with scales and zero points widened to f32 `[out, groups]`
         /// and kept values per group.
-        case int4(codes: TensorStorage, rowBytes: Int, scales: [Float], zeros: [Float], groups: Int, groupSize: Int)
+        case int4(codes: TensorStorage, rowBytes: Int, scales: [Float], zeros: [Float], groups: Int, groupOfChunk: [Int32])
     }
 
     public let inputCount: Int
@@ -60,7 +62,8 @@ public struct SparseLinear: LinearOperator {
         case .packed(let packed) where aligned && packed.bits == 4 && packed.groupSize % 4 == 0:
             values = .int4(
                 codes: packed.codes.storage, rowBytes: packed.rowByteCount, scales: packed.scaleValues(),
-                zeros: packed.unpackedZeroPoints().map(Float.init), groups: packed.groupCount, groupSize: packed.groupSize)
+                zeros: packed.unpackedZeroPoints().map(Float.init), groups: packed.groupCount,
+                groupOfChunk: (0..<(weights.keptCount / 4)).map { Int32(4 * $0 / packed.groupSize) })
         default:
             // Anything else: f32 kept values (still half the multiply-adds), padded so the
             // kernels' chunks of 8 inputs cover the row.
@@ -86,16 +89,18 @@ public struct SparseLinear: LinearOperator {
                 compute(Float16Values(base: $0.baseAddress!.assumingMemoryBound(to: UInt16.self), keptCount: kept),
                         input: input, rows: rows, output: output)
             }
-        case .int4(let codes, let rowBytes, let scales, let zeros, let groups, let groupSize):
+        case .int4(let codes, let rowBytes, let scales, let zeros, let groups, let groupOfChunk):
             codes.withUnsafeBytes { codeBytes in
                 scales.withUnsafeBufferPointer { scaleBuffer in
                     zeros.withUnsafeBufferPointer { zeroBuffer in
-                        compute(
-                            Int4Values(
-                                codes: codeBytes.baseAddress!.assumingMemoryBound(to: UInt8.self), rowBytes: rowBytes,
-                                scales: scaleBuffer.baseAddress!, zeros: zeroBuffer.baseAddress!, groups: groups,
-                                groupSize: groupSize),
-                            input: input, rows: rows, output: output)
+                        groupOfChunk.withUnsafeBufferPointer { table in
+                            compute(
+                                Int4Values(
+                                    codes: codeBytes.baseAddress!.assumingMemoryBound(to: UInt8.self), rowBytes: rowBytes,
+                                    scales: scaleBuffer.baseAddress!, zeros: zeroBuffer.baseAddress!, groups: groups,
+                                    groupOfChunk: table.baseAddress!),
+                                input: input, rows: rows, output: output)
+                        }
                     }
                 }
             }
@@ -125,7 +130,20 @@ public struct SparseLinear: LinearOperator {
     private func multiplyVector<Reader: SparseValueReader>(
         _ reader: Reader, meta: UnsafeRawBufferPointer, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>
     ) {
-        let pointers = SparsePointers(meta: meta.baseAddress!.assumingMemoryBound(to: UInt8.self), x: x, y: y)
+        // The pair table: for group g of 4 inputs and each valid metadata nibble
+        // `i0 | i1 << 2`, the inputs (x[4g+i0], x[4g+i1]) side by side at [16g + nibble].
+        let groups = inputCount / 4
+        let pairs = UnsafeMutablePointer<SIMD2<Float>>.allocate(capacity: 16 * groups)
+        defer { pairs.deallocate() }
+        for group in 0..<groups {
+            let base = x + 4 * group
+            for (first, second) in SparseKernels.validPairs {
+                pairs[16 * group + first | second << 2] = SIMD2(base[first], base[second])
+            }
+        }
+        let pointers = SparsePointers(
+            meta: meta.baseAddress!.assumingMemoryBound(to: UInt8.self),
+            x: UnsafeRawPointer(pairs).assumingMemoryBound(to: Float.self), y: y)
         let chunks = inputCount / 8
         context.parallelFor(0..<outputCount) { rows in
             SparseKernels.multiplyVector(reader, pointers, chunks: chunks, rows: rows)
@@ -191,14 +209,13 @@ struct Int4Values: SparseValueReader, @unchecked Sendable {
     let scales: UnsafePointer<Float>
     let zeros: UnsafePointer<Float>
     let groups: Int
-    /// Kept values per group (a multiple of 4, so a chunk never straddles groups).
-    let groupSize: Int
+    /// The group of each chunk of 4 kept values (groups hold a multiple of 4 kept values, so
+    /// a chunk never straddles two); a table, so the kernel does no division.
+    let groupOfChunk: UnsafePointer<Int32>
     @inline(__always) func values(row: Int, chunk: Int) -> SIMD4<Float> {
-        let byte = codes + row * rowBytes + 2 * chunk
-        let low = byte[0]
-        let high = byte[1]
-        let code = SIMD4<Float>(Float(low & 15), Float(low >> 4), Float(high & 15), Float(high >> 4))
-        let group = row * groups + (4 * chunk) / groupSize
+        let word = Int32(UnsafeRawPointer(codes + row * rowBytes + 2 * chunk).loadUnaligned(as: UInt16.self).littleEndian)
+        let code = SIMD4<Float>((SIMD4<Int32>(repeating: word) &>> SIMD4<Int32>(0, 4, 8, 12)) & 15)
+        let group = row * groups + Int(groupOfChunk[chunk])
         // scale · (code − zero) per value, the packed layout's operation order.
         return scales[group] * (code - zeros[group])
     }
@@ -210,29 +227,38 @@ enum SparseKernels {
         (Int(byte & 3), Int((byte >> 2) & 3), 4 + Int((byte >> 4) & 3), 4 + Int(byte >> 6))
     }
 
-    /// `y[row] = Σ kept values · x[positions]` for `rows`.
+    /// The 6 position pairs a group of 4 can keep.
+    static let validPairs = [(0, 1), (0, 2), (0, 3), (1, 2), (1, 3), (2, 3)]
+
+    /// `y[row] = Σ kept values · x[positions]` for `rows`, with `pointers.x` the pair table
+    /// of `multiplyVector` (one 8-byte load per kept pair).
     static func multiplyVector<Reader: SparseValueReader>(
         _ reader: Reader, _ pointers: SparsePointers, chunks: Int, rows: Range<Int>
     ) {
-        let x = pointers.x
+        let pairs = UnsafeRawPointer(pointers.x).assumingMemoryBound(to: SIMD2<Float>.self)
         for row in rows {
-            let meta = pointers.meta + row * ((chunks * 4 + 3) / 4)
+            let meta = pointers.meta + row * chunks
             var first = SIMD4<Float>()
             var second = SIMD4<Float>()
             var chunk = 0
             while chunk + 1 < chunks {
-                let (a, b, c, d) = offsets(meta[chunk])
-                let base = x + 8 * chunk
-                first.addProduct(reader.values(row: row, chunk: chunk), SIMD4(base[a], base[b], base[c], base[d]))
-                let (e, f, g, h) = offsets(meta[chunk + 1])
-                let next = base + 8
-                second.addProduct(reader.values(row: row, chunk: chunk + 1), SIMD4(next[e], next[f], next[g], next[h]))
+                let byte = meta[chunk]
+                let next = meta[chunk + 1]
+                let table = pairs + 32 * chunk
+                first.addProduct(
+                    reader.values(row: row, chunk: chunk),
+                    SIMD4(lowHalf: table[Int(byte & 15)], highHalf: table[16 + Int(byte >> 4)]))
+                second.addProduct(
+                    reader.values(row: row, chunk: chunk + 1),
+                    SIMD4(lowHalf: table[32 + Int(next & 15)], highHalf: table[48 + Int(next >> 4)]))
                 chunk += 2
             }
             if chunk < chunks {
-                let (a, b, c, d) = offsets(meta[chunk])
-                let base = x + 8 * chunk
-                first.addProduct(reader.values(row: row, chunk: chunk), SIMD4(base[a], base[b], base[c], base[d]))
+                let byte = meta[chunk]
+                let table = pairs + 32 * chunk
+                first.addProduct(
+                    reader.values(row: row, chunk: chunk),
+                    SIMD4(lowHalf: table[Int(byte & 15)], highHalf: table[16 + Int(byte >> 4)]))
             }
             pointers.y[row] = (first + second).sum()
         }
