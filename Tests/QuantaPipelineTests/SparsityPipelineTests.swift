@@ -115,4 +115,35 @@ import Testing
         let metadata = try String(contentsOfFile: directory + "/quantization.json", encoding: .utf8)
         #expect(metadata.contains("\"sparsity\":\"4:8\"") || metadata.contains("\"sparsity\": \"4:8\""))
     }
+
+    @Test func containerStoresTwoOfFourTensorsCompactly() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sparse-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let windows = tinyWindows(count: 4, length: 16)
+        let joint = recipe(.sparsegpt, SparsityKnobs(
+            pattern: .twoOfFour, blockSize: 8, quantization: QuantizationScheme(bits: 4, groupSize: 8)))
+        let pruned = recipe(.wanda, SparsityKnobs(pattern: .twoOfFour))
+        for (name, recipe) in [("joint", joint), ("pruned", pruned)] {
+            let (model, outcome) = try run(recipe, windows: windows)
+            let path = directory + "/\(name).quanta"
+            try ContainerExporter.write(
+                checkpoint: try tinyModelCheckpoint(), outcome: outcome, recipe: recipe, calibration: nil, to: path)
+            let container = try QuantaContainer(path: path, verify: true)
+            let tensor = try container.tensor(named: "model.layers.1.mlp.down_proj.weight")
+            guard case .sparse(let sparse) = tensor.content else {
+                Issue.record("\(name): down_proj is not stored as sparse24")
+                continue
+            }
+            let simulated = (model.layers[1].feedForward.downProjection as! DenseLinear).weight.values
+            if name == "joint" {
+                #expect(sparse.label == "sparse24-int4-g8")
+                #expect(sparse.dequantize() == simulated)
+            } else {
+                // Pruning-only values are stored as f16, like the container's dense tensors.
+                #expect(sparse.label == "sparse24-f16")
+                #expect(sparse.dequantize() == simulated.map { Float(Float16($0)) })
+            }
+        }
+    }
 }
