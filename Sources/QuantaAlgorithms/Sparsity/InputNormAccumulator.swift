@@ -19,11 +19,7 @@ public struct InputNormAccumulator: Sendable {
 
     /// Adds activations `[tokens × inputSize]` holding `samples` sequences (default 1).
     public mutating func add(_ activations: Matrix, samples: Int = 1) throws(AlgorithmError) {
-        guard activations.columns == inputSize else {
-            throw .shapeMismatch(
-                detail: "activations have \(activations.columns) features, the norm accumulator expects \(inputSize)")
-        }
-        guard samples > 0 else { throw .invalidInput(detail: "a batch must hold at least one sample, got \(samples)") }
+        try HessianAccumulator.checkBatch(activations, samples: samples, inputSize: inputSize, accumulator: "the norm accumulator")
         let previous = sampleCount
         sampleCount += samples
         let decay = Float(previous) / Float(sampleCount)

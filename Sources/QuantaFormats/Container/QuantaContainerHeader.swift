@@ -160,14 +160,7 @@ struct ContainerHeaderParser {
             format = .dense(dtype)
             expected = [("data", dtype, shape, true)]
         case "packed":
-            let bits = try integer(value["bits"], "\(field).bits ('\(name)')")
-            let groupSize = try integer(value["group_size"], "\(field).group_size ('\(name)')")
-            guard case .bool(let symmetric)? = value["symmetric"] else {
-                throw .invalidField(path: path, field: "\(field).symmetric ('\(name)')", detail: "must be true or false")
-            }
-            guard let traits = PackedWeightTraits.forBits(bits) else {
-                throw .invalidField(path: path, field: "\(field).bits ('\(name)')", detail: "\(bits) is not one of 2, 3, 4, 8")
-            }
+            let (bits, groupSize, symmetric, traits) = try packedKeys(value, field: field, name: name)
             guard shape.count == 2, shape[1] >= 1, groupSize >= 1, groupSize <= shape[1] else {
                 throw .shapeMismatch(
                     path: path, tensor: name, detail: "packed shape \(shape) with group size \(groupSize): need [out, in], in ≥ 1, 1 ≤ group size ≤ in")
@@ -225,14 +218,7 @@ struct ContainerHeaderParser {
             let dtype: DType = valuesName == "f32" ? .float32 : .float16
             return (.sparse24Float(dtype), [("values", dtype, [out, kept], true), metadata])
         case "packed":
-            let bits = try integer(value["bits"], "\(field).bits ('\(name)')")
-            let groupSize = try integer(value["group_size"], "\(field).group_size ('\(name)')")
-            guard case .bool(let symmetric)? = value["symmetric"] else {
-                throw .invalidField(path: path, field: "\(field).symmetric ('\(name)')", detail: "must be true or false")
-            }
-            guard let traits = PackedWeightTraits.forBits(bits) else {
-                throw .invalidField(path: path, field: "\(field).bits ('\(name)')", detail: "\(bits) is not one of 2, 3, 4, 8")
-            }
+            let (bits, groupSize, symmetric, traits) = try packedKeys(value, field: field, name: name)
             guard groupSize == shape[1] || (groupSize >= 4 && groupSize % 4 == 0 && groupSize < shape[1]) else {
                 throw .shapeMismatch(
                     path: path, tensor: name, detail: "sparse24 group size \(groupSize) must be a multiple of 4 below \(shape[1]), or \(shape[1])")
@@ -249,5 +235,20 @@ struct ContainerHeaderParser {
         default:
             throw .invalidField(path: path, field: "\(field).values ('\(name)')", detail: "'\(valuesName)' is not f32, f16 or packed")
         }
+    }
+
+    /// The `bits`, `group_size` and `symmetric` keys of a packed (or packed-valued) tensor.
+    private func packedKeys(_ value: JSONValue, field: String, name: String) throws(FormatError)
+        -> (bits: Int, groupSize: Int, symmetric: Bool, traits: PackedWeightTraits)
+    {
+        let bits = try integer(value["bits"], "\(field).bits ('\(name)')")
+        let groupSize = try integer(value["group_size"], "\(field).group_size ('\(name)')")
+        guard case .bool(let symmetric)? = value["symmetric"] else {
+            throw .invalidField(path: path, field: "\(field).symmetric ('\(name)')", detail: "must be true or false")
+        }
+        guard let traits = PackedWeightTraits.forBits(bits) else {
+            throw .invalidField(path: path, field: "\(field).bits ('\(name)')", detail: "\(bits) is not one of 2, 3, 4, 8")
+        }
+        return (bits, groupSize, symmetric, traits)
     }
 }
