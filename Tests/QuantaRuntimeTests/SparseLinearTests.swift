@@ -56,7 +56,7 @@ import Testing
         return output
     }
 
-    @Test(arguments: Kind.allCases, [1, 3, 7])
+    @Test(arguments: Kind.allCases, [1, 3, 7, 70])
     func matchesTheScalarReferenceOnOddShapes(kind: Kind, tokens: Int) throws {
         for (rows, columns, groupSize) in [(37, 40, 8), (5, 104, 104), (19, 64, 16)] {
             let (sparse, dense) = try weights(kind, rows: rows, columns: columns, groupSize: groupSize, seed: UInt64(rows))

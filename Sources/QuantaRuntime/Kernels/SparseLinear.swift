@@ -14,8 +14,8 @@ import QuantaTensor
 /// side by side), so each metadata byte — the positions of 4 kept values covering 8 inputs —
 /// selects two 8-byte pairs to multiply with the 4 values (2 multiply-adds per 4 inputs
 /// instead of 4). Prefill transposes the input once
-/// and, per output row, adds each kept value times its input column over all tokens
-/// (`in/2` axpys of length `rows`): again half the multiply-adds of the dense product.
+/// in tiles of 32 tokens and, per tile and output row, accumulates each kept value times its
+/// input column in registers: again half the multiply-adds of the dense product.
 public struct SparseLinear: LinearOperator {
     enum Values: @unchecked Sendable {
         case float32(TensorStorage)
@@ -155,14 +155,21 @@ public struct SparseLinear: LinearOperator {
         output: UnsafeMutablePointer<Float>
     ) {
         let n = inputCount
-        // xᵀ `[in × rows]`: one input column of every token is contiguous.
-        let transposed = UnsafeMutablePointer<Float>.allocate(capacity: n * rows)
-        defer { transposed.deallocate() }
+        // x in tiles of `tokenTile` tokens, each `[in × tokenTile]` (a column's tokens
+        // contiguous), the last one padded with zeros: one tile (72 KB for 576 inputs) stays
+        // in cache while every output row reads it.
+        let tile = SparseKernels.tokenTile
+        let tiles = (rows + tile - 1) / tile
+        let tiled = UnsafeMutablePointer<Float>.allocate(capacity: tiles * n * tile)
+        defer { tiled.deallocate() }
+        tiled.initialize(repeating: 0, count: tiles * n * tile)
         for token in 0..<rows {
-            for column in 0..<n { transposed[column * rows + token] = x[token * n + column] }
+            let target = tiled + (token / tile) * n * tile + token % tile
+            let source = x + token * n
+            for column in 0..<n { target[column * tile] = source[column] }
         }
         let pointers = SparsePointers(
-            meta: meta.baseAddress!.assumingMemoryBound(to: UInt8.self), x: UnsafePointer(transposed), y: output)
+            meta: meta.baseAddress!.assumingMemoryBound(to: UInt8.self), x: UnsafePointer(tiled), y: output)
         let chunks = n / 8
         let outputs = outputCount
         context.parallelFor(0..<outputCount) { outputRows in
@@ -264,45 +271,47 @@ enum SparseKernels {
         }
     }
 
-    /// `y[t, row] = Σ kept values · xᵀ[position, t]` for output `rows` and every token `t`,
-    /// with `x` transposed (`[in × tokens]`).
+    /// Tokens per register tile of the GEMM (4 × SIMD8 accumulators).
+    static let tokenTile = 32
+
+    /// `y[t, row] = Σ kept values · x[t, position]` for output `rows` and every token `t`, with
+    /// `x` in tiles of `tokenTile` tokens (`[in × tokenTile]` each): per tile and row, the
+    /// 32 sums accumulate in registers over all kept values of the row.
     static func multiplyMatrix<Reader: SparseValueReader>(
         _ reader: Reader, _ pointers: SparsePointers, chunks: Int, tokens: Int, outputCount: Int, rows: Range<Int>
     ) {
-        let accumulator = UnsafeMutablePointer<Float>.allocate(capacity: tokens)
-        defer { accumulator.deallocate() }
-        for row in rows {
-            accumulator.initialize(repeating: 0, count: tokens)
-            let meta = pointers.meta + row * ((chunks * 4 + 3) / 4)
-            for chunk in 0..<chunks {
-                let (a, b, c, d) = offsets(meta[chunk])
-                let values = reader.values(row: row, chunk: chunk)
-                let base = pointers.x + 8 * chunk * tokens
-                addScaled(values[0], base + a * tokens, into: accumulator, count: tokens)
-                addScaled(values[1], base + b * tokens, into: accumulator, count: tokens)
-                addScaled(values[2], base + c * tokens, into: accumulator, count: tokens)
-                addScaled(values[3], base + d * tokens, into: accumulator, count: tokens)
+        let tile = tokenTile
+        let inputCount = 8 * chunks
+        for tileIndex in 0..<((tokens + tile - 1) / tile) {
+            let start = tileIndex * tile
+            let valid = min(tile, tokens - start)
+            let tileBase = pointers.x + tileIndex * inputCount * tile
+            for row in rows {
+                let meta = pointers.meta + row * chunks
+                var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), a2 = SIMD8<Float>(), a3 = SIMD8<Float>()
+                for chunk in 0..<chunks {
+                    let (p0, p1, p2, p3) = offsets(meta[chunk])
+                    let values = reader.values(row: row, chunk: chunk)
+                    let base = tileBase + 8 * chunk * tile
+                    @inline(__always) func add(_ value: Float, _ position: Int) {
+                        let column = UnsafeRawPointer(base + position * tile)
+                        let scale = SIMD8<Float>(repeating: value)
+                        a0.addProduct(scale, column.loadUnaligned(as: SIMD8<Float>.self))
+                        a1.addProduct(scale, column.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self))
+                        a2.addProduct(scale, column.loadUnaligned(fromByteOffset: 64, as: SIMD8<Float>.self))
+                        a3.addProduct(scale, column.loadUnaligned(fromByteOffset: 96, as: SIMD8<Float>.self))
+                    }
+                    add(values[0], p0)
+                    add(values[1], p1)
+                    add(values[2], p2)
+                    add(values[3], p3)
+                }
+                let target = pointers.y + start * outputCount + row
+                for lane in 0..<min(8, valid) { target[lane * outputCount] = a0[lane] }
+                for lane in 8..<max(8, min(16, valid)) { target[lane * outputCount] = a1[lane - 8] }
+                for lane in 16..<max(16, min(24, valid)) { target[lane * outputCount] = a2[lane - 16] }
+                for lane in 24..<max(24, valid) { target[lane * outputCount] = a3[lane - 24] }
             }
-            for token in 0..<tokens { pointers.y[token * outputCount + row] = accumulator[token] }
-        }
-    }
-
-    /// `target[0..<count] += scale · source[0..<count]`, 8 lanes at a time.
-    @inline(__always) static func addScaled(
-        _ scale: Float, _ source: UnsafePointer<Float>, into target: UnsafeMutablePointer<Float>, count: Int
-    ) {
-        guard scale != 0 else { return }
-        var index = 0
-        let factor = SIMD8<Float>(repeating: scale)
-        while index + 8 <= count {
-            var sum = UnsafeRawPointer(target + index).loadUnaligned(as: SIMD8<Float>.self)
-            sum.addProduct(factor, UnsafeRawPointer(source + index).loadUnaligned(as: SIMD8<Float>.self))
-            UnsafeMutableRawPointer(target + index).storeBytes(of: sum, as: SIMD8<Float>.self)
-            index += 8
-        }
-        while index < count {
-            target[index] += scale * source[index]
-            index += 1
         }
     }
 }
