@@ -3,6 +3,7 @@
 #                   evaluate perplexity (and the FP model's) and print the report table
 #   make test       unit tests + real-model tests
 #   make bench      benchmark table
+#   make bench-sparse  2:4 sparse vs dense kernels and decode speed
 #   make report-all every recipe under recipes/ → one table
 #   make report-bits containers of $(BITS_RECIPES), llamacpp protocol (40 chunks): ppl against
 #                   bits per weight beside llama.cpp's rows from $(SHARED)/fixtures/llamacpp.json
@@ -36,7 +37,7 @@ export OPENBLAS_NUM_THREADS ?= 1
 PYTHON_PACKAGES := tokenizers transformers safetensors gguf
 
 .PHONY: all deps pydeps model build convert inspect quantize eval report report-all report-bits test test-unit test-model \
-	validate-fp bench bench-quantize clean
+	validate-fp bench bench-quantize bench-sparse clean
 
 all: report
 
@@ -158,6 +159,23 @@ bench: deps model $(MODEL)/config.json $(OUT)/bench/w4a16-rtn-g128.quanta $(OUT)
 	QUANTA_SHARED=$(abspath ../shared) .build/release/QuantaBench --load $(OUT)/bench/w8a8-rtn.quanta
 	@echo
 	.build/release/QuantaBench --kernels
+
+## 2:4 sparse vs dense kernels, and decode speed of the FP model, a 2:4 f16 container, a
+## dense int4 container and a 2:4 int4 container (SparseGPT + W4 g128, needs calibration).
+bench-sparse: model $(MODEL)/config.json $(OUT)/bench/w4a16-rtn-g128.quanta $(OUT)/bench/sparse24-magnitude.quanta \
+	  $(OUT)/bench/sparse24-sparsegpt-w4a16-g128.quanta
+	$(RELEASE) --product QuantaBench
+	.build/release/QuantaBench --sparse $(MODEL) $(OUT)/bench/sparse24-magnitude.quanta \
+	  $(OUT)/bench/w4a16-rtn-g128.quanta $(OUT)/bench/sparse24-sparsegpt-w4a16-g128.quanta
+
+$(OUT)/bench/sparse24-magnitude.quanta: $(MODEL)/config.json | $(QUANTA)
+	@mkdir -p $(OUT)/bench
+	$(QUANTA) quantize --model $(MODEL) --recipe recipes/sparse24-magnitude.yaml --output $@ --no-validate --quiet
+
+$(OUT)/bench/sparse24-sparsegpt-w4a16-g128.quanta: $(MODEL)/config.json $(CALIBRATION) | $(QUANTA)
+	@mkdir -p $(OUT)/bench
+	$(QUANTA) quantize --model $(MODEL) --recipe recipes/sparse24-sparsegpt-w4a16-g128.yaml \
+	  --calibration $(CALIBRATION) --output $@ --no-validate --quiet
 
 # A 4-bit container for the runtime speed rows (RTN: the speed depends on the format only).
 $(OUT)/bench/w4a16-rtn-g128.quanta: $(MODEL)/config.json | $(QUANTA)

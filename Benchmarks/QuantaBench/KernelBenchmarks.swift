@@ -10,7 +10,7 @@ import QuantaTensor
 // step streams every layer from DRAM once).
 
 /// Storage of `byteCount` random bytes.
-private func randomStorage(_ byteCount: Int, _ random: inout RandomGenerator) -> TensorStorage {
+func randomStorage(_ byteCount: Int, _ random: inout RandomGenerator) -> TensorStorage {
     TensorStorage(byteCount: byteCount) { buffer in
         var index = 0
         while index < byteCount {
@@ -25,7 +25,7 @@ private func randomStorage(_ byteCount: Int, _ random: inout RandomGenerator) ->
 }
 
 /// A packed operator with random codes and zero points and scales in [0.001, 0.01).
-private func randomPacked(bits: Int, out: Int, in inputs: Int, context: ComputeContext) throws -> PackedLinear {
+func randomPacked(bits: Int, out: Int, in inputs: Int, context: ComputeContext) throws -> PackedLinear {
     var random = RandomGenerator(seed: UInt64(bits))
     let layout = try PackedLayout(bits: bits, groupSize: 128, inputCount: inputs, outputCount: out)
     let scales = (0..<(out * layout.groups)).map { _ in Float16(random.nextFloat(in: 0.001..<0.01)).bitPattern }
@@ -46,7 +46,7 @@ private func randomInt8(out: Int, in inputs: Int, context: ComputeContext) throw
 }
 
 /// Seconds per call of `operation` on `rows` rows: best of `runs` loops of `repeats` calls.
-private func secondsPerCall(_ operation: any LinearOperator, rows: Int, runs: Int, repeats: Int) -> Double {
+func secondsPerCall(_ operation: any LinearOperator, rows: Int, runs: Int, repeats: Int) -> Double {
     let input = (0..<(rows * operation.inputCount)).map { Float(($0 * 7919) % 1000) / 1000 - 0.5 }
     var output = [Float](repeating: 0, count: rows * operation.outputCount)
     var bestTime = Double.infinity

@@ -40,6 +40,14 @@ if let index = CommandLine.arguments.firstIndex(of: "--load"), index + 1 < Comma
     }
 }
 
+if let index = CommandLine.arguments.firstIndex(of: "--sparse") {
+    do { try printSparseBenchmarks(models: Array(CommandLine.arguments[(index + 1)...])) } catch {
+        print("sparse benchmarks failed: \((error as? LocalizedError)?.errorDescription ?? "\(error)")")
+        exit(1)
+    }
+    exit(0)
+}
+
 if CommandLine.arguments.contains("--kernels") {
     do { try printKernelBenchmarks() } catch { print("kernel benchmarks failed: \(error)"); exit(1) }
     exit(0)

@@ -68,8 +68,8 @@ public struct QuantizationJob {
             try SimulatedModelWriter.write(
                 checkpoint: checkpoint, outcome: outcome, recipe: recipe, calibration: calibration, to: outputPath)
         }
-        log(String(format: "wrote %@: %d linears quantized, %.3f bits per weight, %.1f s", outputPath,
-                   outcome.records.count, outcome.bitsPerWeight, outcome.seconds))
+        log(String(format: "wrote %@: %d linears quantized, %d pruned only, %.3f bits per weight, %.1f s", outputPath,
+                   outcome.records.count, outcome.pruned.count, outcome.bitsPerWeight, outcome.seconds))
         return outcome
     }
 }

@@ -46,9 +46,10 @@ public struct LoadedModel: Sendable {
     }
 
     /// The dense tensors and tokenizer of a container as a checkpoint, and its packed
-    /// tensors as `PackedLinear` operators by module name; an f16 head (tied embedding or
-    /// `lm_head.weight`) runs on `Float16Linear`, or on an int8 re-quantization with
-    /// `head: .int8`. Every tensor is read here, so every checksum is verified at load.
+    /// tensors as `PackedLinear` operators (2:4 sparse ones as `SparseLinear`) by module name; an
+    /// f16 head (tied embedding or `lm_head.weight`) runs on `Float16Linear`, or on an int8
+    /// re-quantization with `head: .int8`. Every tensor is read here, so every checksum is
+    /// verified at load.
     static func containerParts(
         path: String, computeContext: ComputeContext, head: HeadFormat, activations: ActivationPrecision
     ) throws
@@ -62,6 +63,12 @@ public struct LoadedModel: Sendable {
         }
         var linears: [String: any LinearOperator] = [:]
         for tensor in tensors {
+            if case .sparse(let weights) = tensor.content {
+                let module = String(tensor.name.dropLast(".weight".count))
+                let bias = try dense.first { $0.name == module + ".bias" }?.tensor.floatValues()
+                linears[module] = try SparseLinear(weights: weights, bias: bias, context: computeContext, name: tensor.name)
+                continue
+            }
             guard case .packed(let weights) = tensor.content else { continue }
             let module = String(tensor.name.dropLast(".weight".count))
             let bias = try dense.first { $0.name == module + ".bias" }?.tensor.floatValues()

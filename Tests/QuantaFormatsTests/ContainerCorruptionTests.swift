@@ -107,8 +107,8 @@ import Testing
         let header = containerHeader(
             tensors: #"{"name":"w","format":"w8a8","minimum_tool_version":"0.4.0","shape":[8,8],"arrays":["# + array + "]}", dataSize: 64)
         expectFormatError(["'w'", "'w8a8'", "quanta 0.4.0"]) { _ = try QuantaContainer(data: Data(containerBytes(header: header, data: data)), path: "f.qnta") }
-        let withoutMinimum = containerHeader(tensors: #"{"name":"w","format":"sparse24","shape":[8,8],"arrays":["# + array + "]}", dataSize: 64)
-        expectFormatError(["'sparse24'", "0.1.0"]) { _ = try QuantaContainer(data: Data(containerBytes(header: withoutMinimum, data: data)), path: "f.qnta") }
+        let withoutMinimum = containerHeader(tensors: #"{"name":"w","format":"w4a4","shape":[8,8],"arrays":["# + array + "]}", dataSize: 64)
+        expectFormatError(["'w4a4'", "0.1.0"]) { _ = try QuantaContainer(data: Data(containerBytes(header: withoutMinimum, data: data)), path: "f.qnta") }
     }
 
     @Test func packedShapeMismatchAndBadPermutation() throws {

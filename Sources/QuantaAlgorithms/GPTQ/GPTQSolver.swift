@@ -80,15 +80,7 @@ public enum GPTQSolver {
         try scheme.validate()
         let rows = weight.rows
         let columns = weight.columns
-        guard hessian.rows == columns, hessian.columns == columns else {
-            throw .shapeMismatch(
-                detail: "\(layer): weight \(rows)x\(columns) needs a \(columns)x\(columns) Hessian, got \(hessian.rows)x\(hessian.columns)")
-        }
-        guard blockSize > 0 else { throw .invalidInput(detail: "block size \(blockSize) must be positive") }
-        guard dampening.isFinite, dampening >= 0 else {
-            throw .invalidInput(detail: "dampening \(dampening) must be a non-negative fraction")
-        }
-        try RoundToNearest.checkFinite(weight, name: "\(layer) weight")
+        try checkInputs(weight: weight, hessian: hessian, blockSize: blockSize, dampening: dampening, layer: layer)
 
         // Per-channel parameters: from the original weights (reference `find_params(W)` runs
         // before dead inputs are zeroed).
@@ -98,19 +90,7 @@ public enum GPTQSolver {
             groups[0] = Quantizer.groupParameters(of: weight, columns: 0..<columns, scheme: scheme)
         }
 
-        // Dead inputs: H_ii = 0 → H_ii = 1, W[:, i] = 0.
-        // (Element writes go to plain arrays: writing through `Matrix.values`, an observed
-        // property, copies the whole array each time.)
-        var workValues = weight.values
-        var hessianValues = hessian.values
-        var deadInputs = 0
-        for column in 0..<columns where hessianValues[column * columns + column] == 0 {
-            hessianValues[column * columns + column] = 1
-            for row in 0..<rows { workValues[row * columns + column] = 0 }
-            deadInputs += 1
-        }
-        var work = Matrix(rows: rows, columns: columns, exactly: workValues)
-        var hessian = Matrix(rows: columns, columns: columns, exactly: hessianValues)
+        var (work, hessian, deadInputs) = zeroingDeadInputs(weight: weight, hessian: hessian)
 
         // Static groups: parameters fixed up front in original order (after dead zeroing).
         if actOrder == .static, scheme.groupSize != nil {
@@ -155,18 +135,10 @@ public enum GPTQSolver {
             }
             for position in 0..<columns { groupIndex[permutation[position]] = groupOfPosition[position] }
         }
-        var scales = [Float](repeating: 0, count: rows * groupCount)
-        var zeroPoints = [UInt8](repeating: 0, count: rows * groupCount)
-        for (group, parameters) in solution.groups.enumerated() {
-            guard let parameters else { continue }
-            for row in 0..<rows {
-                scales[row * groupCount + group] = parameters.scales[row]
-                zeroPoints[row * groupCount + group] = parameters.zeroPoints[row]
-            }
-        }
+        let (scales, zeroPoints) = parameterTables(solution.groups, rows: rows)
         let quantized = QuantizedWeight(
             scheme: scheme, dequantized: Matrix(rows: rows, columns: columns, exactly: dequantized), codes: codes,
-            scales: Matrix(rows: rows, columns: groupCount, exactly: scales), zeroPoints: zeroPoints,
+            scales: scales, zeroPoints: zeroPoints,
             groupIndex: groupIndex, permutation: actOrder == .none ? nil : permutation)
         return GPTQResult(
             quantized: quantized, loss: solution.loss, dampeningFraction: factorization.fraction,
@@ -174,6 +146,60 @@ public enum GPTQSolver {
     }
 
     // MARK: - Steps
+
+    /// Scales `[rows × groups]` and zero points `[rows × groups]` from per-group parameters
+    /// (a missing group stays 0).
+    static func parameterTables(_ groups: [GroupParameters?], rows: Int) -> (scales: Matrix, zeroPoints: [UInt8]) {
+        let groupCount = groups.count
+        var scales = [Float](repeating: 0, count: rows * groupCount)
+        var zeroPoints = [UInt8](repeating: 0, count: rows * groupCount)
+        for (group, parameters) in groups.enumerated() {
+            guard let parameters else { continue }
+            for row in 0..<rows {
+                scales[row * groupCount + group] = parameters.scales[row]
+                zeroPoints[row * groupCount + group] = parameters.zeroPoints[row]
+            }
+        }
+        return (Matrix(rows: rows, columns: groupCount, exactly: scales), zeroPoints)
+    }
+
+    /// Throws unless the Hessian matches the weight, the block size is positive, the
+    /// dampening a finite non-negative fraction and the weight finite.
+    static func checkInputs(
+        weight: Matrix, hessian: Matrix, blockSize: Int, dampening: Double, layer: String
+    ) throws(AlgorithmError) {
+        let columns = weight.columns
+        guard hessian.rows == columns, hessian.columns == columns else {
+            throw .shapeMismatch(
+                detail: "\(layer): weight \(weight.rows)x\(columns) needs a \(columns)x\(columns) Hessian, got \(hessian.rows)x\(hessian.columns)")
+        }
+        guard blockSize > 0 else { throw .invalidInput(detail: "block size \(blockSize) must be positive") }
+        guard dampening.isFinite, dampening >= 0 else {
+            throw .invalidInput(detail: "dampening \(dampening) must be a non-negative fraction")
+        }
+        try RoundToNearest.checkFinite(weight, name: "\(layer) weight")
+    }
+
+    /// Dead inputs (`H_ii = 0`): `H_ii = 1` and `W[:, i] = 0` (reference `dead`); returns the
+    /// edited weight and Hessian and how many inputs were dead.
+    static func zeroingDeadInputs(weight: Matrix, hessian: Matrix) -> (weight: Matrix, hessian: Matrix, dead: Int) {
+        let rows = weight.rows
+        let columns = weight.columns
+        // Element writes go to plain arrays: writing through `Matrix.values`, an observed
+        // property, copies the whole array each time.
+        var workValues = weight.values
+        var hessianValues = hessian.values
+        var deadInputs = 0
+        for column in 0..<columns where hessianValues[column * columns + column] == 0 {
+            hessianValues[column * columns + column] = 1
+            for row in 0..<rows { workValues[row * columns + column] = 0 }
+            deadInputs += 1
+        }
+        return (
+            Matrix(rows: rows, columns: columns, exactly: workValues),
+            Matrix(rows: columns, columns: columns, exactly: hessianValues), deadInputs
+        )
+    }
 
     /// `U` with `Uᵀ U = (H + λI)⁻¹`, `λ = fraction · mean(diag H)`; on failure the fraction is
     /// multiplied by 10 (0 becomes 0.01) up to `dampeningRetryLimit` times.

@@ -35,11 +35,7 @@ public struct HessianAccumulator: Sendable {
     /// Adds a batch of activations `[tokens × inputSize]` holding `samples` calibration
     /// sequences (default 1, one sequence per call as in the reference).
     public mutating func add(_ activations: Matrix, samples: Int = 1) throws(AlgorithmError) {
-        guard activations.columns == inputSize else {
-            throw .shapeMismatch(
-                detail: "activations have \(activations.columns) features, the Hessian expects \(inputSize)")
-        }
-        guard samples > 0 else { throw .invalidInput(detail: "a batch must hold at least one sample, got \(samples)") }
+        try Self.checkBatch(activations, samples: samples, inputSize: inputSize, accumulator: "the Hessian")
         let previous = sampleCount
         sampleCount += samples
         rowCount += activations.rows
@@ -61,5 +57,14 @@ public struct HessianAccumulator: Sendable {
     public func finalized(layer: String = "layer") throws(AlgorithmError) -> Matrix {
         guard sampleCount > 0 else { throw .noCalibrationData(layer: layer) }
         return hessian
+    }
+
+    /// Throws unless `activations` has `inputSize` features and `samples` is positive.
+    static func checkBatch(_ activations: Matrix, samples: Int, inputSize: Int, accumulator: String) throws(AlgorithmError) {
+        guard activations.columns == inputSize else {
+            throw .shapeMismatch(
+                detail: "activations have \(activations.columns) features, \(accumulator) expects \(inputSize)")
+        }
+        guard samples > 0 else { throw .invalidInput(detail: "a batch must hold at least one sample, got \(samples)") }
     }
 }

@@ -39,12 +39,17 @@ public enum ContainerTensorFormat: Sendable, Equatable {
     case dense(DType)
     /// `packed`: docs/packed-weights.md.
     case packed(bits: Int, groupSize: Int, symmetric: Bool)
+    /// `sparse24` with F32/F16 kept values (docs/packed-weights.md, "2:4 sparse").
+    case sparse24Float(DType)
+    /// `sparse24` with packed kept values; `groupSize` counts inputs of the full matrix.
+    case sparse24Packed(bits: Int, groupSize: Int, symmetric: Bool)
 
     /// The `format` name in the header.
     public var name: String {
         switch self {
         case .dense(let dtype): dtype.rawValue.lowercased()
         case .packed: "packed"
+        case .sparse24Float, .sparse24Packed: "sparse24"
         }
     }
 }
@@ -56,6 +61,8 @@ public struct ContainerTensor: Sendable {
         case dense(Tensor)
         /// A packed quantized linear.
         case packed(PackedWeights)
+        /// A 2:4 sparse linear.
+        case sparse(SparseWeights)
     }
 
     public var name: String
@@ -74,6 +81,7 @@ public struct ContainerTensor: Sendable {
         switch content {
         case .dense(let tensor): tensor.shape
         case .packed(let weights): [weights.outputCount, weights.inputCount]
+        case .sparse(let weights): [weights.outputCount, weights.inputCount]
         }
     }
 
@@ -83,6 +91,7 @@ public struct ContainerTensor: Sendable {
             switch content {
             case .dense(let tensor): return try Tensor(shape: tensor.shape, values: tensor.floatValues())
             case .packed(let weights): return try Tensor(shape: shape, values: weights.dequantize())
+            case .sparse(let weights): return try Tensor(shape: shape, values: weights.dequantize())
             }
         } catch {
             throw .invalidTensor(path: "container", tensor: name, underlying: error)

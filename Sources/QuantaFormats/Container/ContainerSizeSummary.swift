@@ -106,6 +106,15 @@ extension QuantaContainer {
                     + traits.packedByteCount(valueCount: groups)!) + (permuted ? 4 * inputs : 0)
                 packedNominal += Double(parameters)
                     * traits.bitsPerWeight(groupSize: groupSize, inputCount: inputs, hasPermutation: permuted)
+            case .sparse24Float, .sparse24Packed:
+                // 2:4 linears count as compressed linears at their stored layout (kept values +
+                // 2-bit positions, docs/packed-weights.md); the reader checked their sizes.
+                packedTensors += 1
+                packedParameters += parameters
+                packedStored += stored
+                packedLogical += logical
+                packedTraits += logical
+                packedNominal += Double(logical * 8)
             }
         }
         return ContainerSizeSummary(

@@ -203,6 +203,34 @@ public final class QuantaContainer: @unchecked Sendable {
             } catch {
                 throw .shapeMismatch(path: path, tensor: entry.name, detail: error.localizedDescription)
             }
+        case .sparse24Float, .sparse24Packed:
+            return ContainerTensor(name: entry.name, content: .sparse(try sparseWeights(entry, components)))
+        }
+    }
+
+    /// A `sparse24` tensor from its components; the initializer checks that every group of 4
+    /// inputs keeps at most 2 values (a clear error naming the tensor otherwise).
+    private func sparseWeights(_ entry: ContainerTensorEntry, _ components: [String: Tensor]) throws(FormatError)
+        -> SparseWeights
+    {
+        let out = entry.shape[0]
+        let input = entry.shape[1]
+        do {
+            let values: SparseWeights.Values
+            switch entry.format {
+            case .sparse24Packed(let bits, let groupSize, let symmetric):
+                values = .packed(try PackedWeights(
+                    name: entry.name, bits: bits, groupSize: groupSize >= input ? input / 2 : groupSize / 2,
+                    symmetric: symmetric, outputCount: out, inputCount: input / 2, codes: components["codes"]!,
+                    scales: components["scales"]!, zeros: components["zeros"]!))
+            default:
+                values = .float(components["values"]!)
+            }
+            return try SparseWeights(
+                name: entry.name, outputCount: out, inputCount: input, values: values,
+                metadata: components["sparsity_metadata"]!)
+        } catch {
+            throw .shapeMismatch(path: path, tensor: entry.name, detail: error.localizedDescription)
         }
     }
 

@@ -32,6 +32,11 @@ public struct ContainerTensorEntry: Sendable {
         case .packed(let bits, let groupSize, _):
             let name = PackedWeightTraits.forBits(bits)?.name ?? "int\(bits)"
             return groupSize >= (shape.last ?? 0) ? "\(name)-channel" : "\(name)-g\(groupSize)"
+        case .sparse24Float(let dtype):
+            return "sparse24-\(dtype.rawValue.lowercased())"
+        case .sparse24Packed(let bits, let groupSize, _):
+            let name = PackedWeightTraits.forBits(bits)?.name ?? "int\(bits)"
+            return groupSize >= (shape.last ?? 0) ? "sparse24-\(name)-channel" : "sparse24-\(name)-g\(groupSize)"
         }
     }
 
@@ -155,14 +160,7 @@ struct ContainerHeaderParser {
             format = .dense(dtype)
             expected = [("data", dtype, shape, true)]
         case "packed":
-            let bits = try integer(value["bits"], "\(field).bits ('\(name)')")
-            let groupSize = try integer(value["group_size"], "\(field).group_size ('\(name)')")
-            guard case .bool(let symmetric)? = value["symmetric"] else {
-                throw .invalidField(path: path, field: "\(field).symmetric ('\(name)')", detail: "must be true or false")
-            }
-            guard let traits = PackedWeightTraits.forBits(bits) else {
-                throw .invalidField(path: path, field: "\(field).bits ('\(name)')", detail: "\(bits) is not one of 2, 3, 4, 8")
-            }
+            let (bits, groupSize, symmetric, traits) = try packedKeys(value, field: field, name: name)
             guard shape.count == 2, shape[1] >= 1, groupSize >= 1, groupSize <= shape[1] else {
                 throw .shapeMismatch(
                     path: path, tensor: name, detail: "packed shape \(shape) with group size \(groupSize): need [out, in], in ≥ 1, 1 ≤ group size ≤ in")
@@ -176,6 +174,8 @@ struct ContainerHeaderParser {
                 ("codes", .uint8, [shape[0], rowBytes], true), ("scales", .float16, [shape[0], groups], true),
                 ("zeros", .uint8, [shape[0], zeroBytes], true), ("input_permutation", .int32, [shape[1]], false),
             ]
+        case "sparse24":
+            (format, expected) = try sparse24(value, field: field, name: name, shape: shape)
         default:
             let required = (value["minimum_tool_version"]?.stringValue).map { "quanta \($0)" } ?? "the tool that wrote it (\(toolVersion))"
             throw .unsupportedTensorFormat(path: path, tensor: name, format: formatName, requiredTool: required)
@@ -199,5 +199,56 @@ struct ContainerHeaderParser {
             ordered.append(array)
         }
         return ContainerTensorEntry(name: name, format: format, shape: shape, arrays: ordered)
+    }
+
+    /// The `sparse24` keys (`values`: `f32`, `f16` or `packed` with `bits`, `group_size`,
+    /// `symmetric`) and the arrays they imply.
+    private func sparse24(_ value: JSONValue, field: String, name: String, shape: [Int]) throws(FormatError)
+        -> (ContainerTensorFormat, [(role: String, dtype: DType, shape: [Int], required: Bool)])
+    {
+        guard shape.count == 2, shape[1] >= 4, shape[1] % 4 == 0 else {
+            throw .shapeMismatch(path: path, tensor: name, detail: "sparse24 shape \(shape): need [out, in] with in a positive multiple of 4")
+        }
+        let out = shape[0]
+        let kept = shape[1] / 2
+        let metadata = ("sparsity_metadata", DType.uint8, [out, SparseWeights.metadataByteCount(inputCount: shape[1])], true)
+        let valuesName = try string(value["values"], "\(field).values ('\(name)')")
+        switch valuesName {
+        case "f32", "f16":
+            let dtype: DType = valuesName == "f32" ? .float32 : .float16
+            return (.sparse24Float(dtype), [("values", dtype, [out, kept], true), metadata])
+        case "packed":
+            let (bits, groupSize, symmetric, traits) = try packedKeys(value, field: field, name: name)
+            guard groupSize == shape[1] || (groupSize >= 4 && groupSize % 4 == 0 && groupSize < shape[1]) else {
+                throw .shapeMismatch(
+                    path: path, tensor: name, detail: "sparse24 group size \(groupSize) must be a multiple of 4 below \(shape[1]), or \(shape[1])")
+            }
+            let keptGroup = groupSize == shape[1] ? kept : groupSize / 2
+            let groups = PackedWeights.groupCount(inputCount: kept, groupSize: keptGroup)
+            guard let rowBytes = traits.packedByteCount(valueCount: kept), let zeroBytes = traits.packedByteCount(valueCount: groups)
+            else { throw .shapeMismatch(path: path, tensor: name, detail: "row size overflows") }
+            return (
+                .sparse24Packed(bits: bits, groupSize: groupSize, symmetric: symmetric),
+                [("codes", .uint8, [out, rowBytes], true), ("scales", .float16, [out, groups], true),
+                 ("zeros", .uint8, [out, zeroBytes], true), metadata]
+            )
+        default:
+            throw .invalidField(path: path, field: "\(field).values ('\(name)')", detail: "'\(valuesName)' is not f32, f16 or packed")
+        }
+    }
+
+    /// The `bits`, `group_size` and `symmetric` keys of a packed (or packed-valued) tensor.
+    private func packedKeys(_ value: JSONValue, field: String, name: String) throws(FormatError)
+        -> (bits: Int, groupSize: Int, symmetric: Bool, traits: PackedWeightTraits)
+    {
+        let bits = try integer(value["bits"], "\(field).bits ('\(name)')")
+        let groupSize = try integer(value["group_size"], "\(field).group_size ('\(name)')")
+        guard case .bool(let symmetric)? = value["symmetric"] else {
+            throw .invalidField(path: path, field: "\(field).symmetric ('\(name)')", detail: "must be true or false")
+        }
+        guard let traits = PackedWeightTraits.forBits(bits) else {
+            throw .invalidField(path: path, field: "\(field).bits ('\(name)')", detail: "\(bits) is not one of 2, 3, 4, 8")
+        }
+        return (bits, groupSize, symmetric, traits)
     }
 }

@@ -125,6 +125,26 @@ public enum QuantaContainerWriter {
                     arrays.append(plan(role: role, dtype: component.dtype, shape: component.shape, storage: component.storage, options: options))
                 }
                 tensorArrayCounts.append(components.count)
+            case .sparse(let weights):
+                members += [("format", .string("sparse24")), ("shape", shape)]
+                var components: [(String, Tensor)] = []
+                switch weights.values {
+                case .float(let values):
+                    members.append(("values", .string(values.dtype.rawValue.lowercased())))
+                    components.append(("values", values))
+                case .packed(let packed):
+                    let groupSize = packed.groupSize >= packed.inputCount ? weights.inputCount : 2 * packed.groupSize
+                    members += [
+                        ("values", .string("packed")), ("bits", .integer(Int64(packed.bits))),
+                        ("group_size", .integer(Int64(groupSize))), ("symmetric", .bool(packed.symmetric)),
+                    ]
+                    components += [("codes", packed.codes), ("scales", packed.scales), ("zeros", packed.zeros)]
+                }
+                components.append(("sparsity_metadata", weights.metadata))
+                for (role, component) in components {
+                    arrays.append(plan(role: role, dtype: component.dtype, shape: component.shape, storage: component.storage, options: options))
+                }
+                tensorArrayCounts.append(components.count)
             }
             tensorMembers.append(.object(members))
         }

@@ -13,8 +13,17 @@ public enum ContainerExporter {
         denseType: DType = .float16, compress: Bool = true, to path: String
     ) throws {
         var packed: [String: PackedWeights] = [:]
+        var sparse: [String: SparseWeights] = [:]
         for record in outcome.records {
             let weight = record.weight
+            if record.sparsity == .twoOfFour, weight.permutation == nil {
+                sparse[record.name + ".weight"] = try SparseWeights.pack(
+                    name: record.name + ".weight", codes: weight.codes, scales: weight.scales.values,
+                    zeroPoints: weight.zeroPoints, outputCount: weight.rows, inputCount: weight.columns,
+                    bits: weight.scheme.bits, groupSize: weight.scheme.groupSize ?? weight.columns,
+                    symmetric: weight.scheme.symmetric)
+                continue
+            }
             packed[record.name + ".weight"] = try PackedWeights.pack(
                 name: record.name + ".weight", codes: weight.codes, scales: weight.scales.values,
                 zeroPoints: weight.zeroPoints, groupIndex: weight.groupIndex, outputCount: weight.rows,
@@ -22,9 +31,26 @@ public enum ContainerExporter {
                 groupSize: min(weight.scheme.groupSize ?? weight.columns, weight.columns),
                 symmetric: weight.scheme.symmetric)
         }
+        // Pruning-only stages: 2:4 as kept values (in `denseType`) plus positions, others dense.
+        var prunedValues: [String: Matrix] = [:]
+        for record in outcome.pruned {
+            let values = record.weight.values
+            if record.weight.pattern == .twoOfFour {
+                sparse[record.name + ".weight"] = try SparseWeights.pack(
+                    name: record.name + ".weight", values: values.values, outputCount: values.rows,
+                    inputCount: values.columns, valueType: denseType == .float32 ? .float32 : .float16)
+            } else {
+                prunedValues[record.name + ".weight"] = values
+            }
+        }
         var tensors: [ContainerTensor] = []
-        for item in outcome.applyingTransformedTensors(to: checkpoint.tensors) {
-            if let weights = packed[item.name] {
+        for var item in outcome.applyingTransformedTensors(to: checkpoint.tensors) {
+            if let values = prunedValues[item.name] {
+                item.tensor = try Tensor(shape: [values.rows, values.columns], values: values.values)
+            }
+            if let weights = sparse[item.name] {
+                tensors.append(ContainerTensor(name: item.name, content: .sparse(weights)))
+            } else if let weights = packed[item.name] {
                 tensors.append(ContainerTensor(name: item.name, packed: weights))
             } else {
                 let type = item.tensor.shape.count == 2 ? denseType : .float32

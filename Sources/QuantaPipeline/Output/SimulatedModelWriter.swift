@@ -58,6 +58,23 @@ public enum SimulatedModelWriter {
             ]
             if let dampening = record.dampening { entry.append(("dampening", .number(dampening))) }
             if let activation = record.activation { entry.append(("activation", activation.metadata)) }
+            if let sparsity = record.sparsity { entry.append(("sparsity", .string(sparsity.description))) }
+            entries.append((record.name, .object(entry)))
+        }
+        for record in outcome.pruned {
+            let weightName = record.name + ".weight"
+            guard let index = tensors.firstIndex(where: { $0.name == weightName }) else {
+                throw FormatError.missingTensor(path: path, tensor: weightName)
+            }
+            let values = record.weight.values
+            tensors[index].tensor = try Tensor(shape: [values.rows, values.columns], values: values.values)
+            var entry: [(String, JSONValue)] = [
+                ("algorithm", .string(record.algorithm.rawValue)), ("stage", .integer(Int64(record.stage))),
+                ("sparsity", .string(record.weight.pattern.description)),
+                ("shape", .array([.integer(Int64(values.rows)), .integer(Int64(values.columns))])),
+                ("pruned_fraction", .number(record.weight.sparsity)), ("loss", .number(record.loss)),
+            ]
+            if let dampening = record.dampening { entry.append(("dampening", .number(dampening))) }
             entries.append((record.name, .object(entry)))
         }
         let recipeJSON = try JSONValue.parse(recipe.encodedJSON(), path: "recipe")
@@ -76,7 +93,8 @@ public enum SimulatedModelWriter {
         // identical inputs.
         let timing = JSONValue.object([
             ("seconds", .number(outcome.seconds)),
-            ("tensors", .object(outcome.records.map { ($0.name, .number($0.seconds)) })),
+            ("tensors", .object(outcome.records.map { ($0.name, .number($0.seconds)) }
+                + outcome.pruned.map { ($0.name, .number($0.seconds)) })),
         ])
         var quantized = checkpoint
         quantized.tensors = tensors

@@ -42,10 +42,10 @@ public struct LayerPlan: Sendable {
         self.layerCount = layerCount
     }
 
-    /// Whether any linear of the plan needs calibration activations (GPTQ, transforms,
-    /// static activation scales).
+    /// Whether any linear of the plan needs calibration activations (GPTQ, Wanda, SparseGPT,
+    /// transforms, static activation scales).
     public func needsCalibration(recipe: Recipe) -> Bool {
-        assignments.values.contains { recipe.stages[$0].algorithm == .gptq }
+        assignments.values.contains { ![RecipeStage.Algorithm.rtn, .absmax, .magnitude].contains(recipe.stages[$0].algorithm) }
             || recipe.stages.contains {
                 $0.algorithm.isTransform || $0.activationAware.activations?.granularity == .perTensor
             }

@@ -38,15 +38,17 @@ public struct SequentialQuantizer {
             for window in windows { try model.validate(tokens: window) }
             hidden = windows.map { model.embed($0) }
         }
-        let trueSequential = recipe.stages.allSatisfy { $0.gptq?.trueSequential ?? true }
+        let trueSequential = recipe.stages.allSatisfy { $0.gptq?.trueSequential ?? $0.sparsity?.trueSequential ?? true }
         var records: [QuantizationRecord] = []
+        var pruned: [PruningRecord] = []
         for index in model.layers.indices {
             var layer = model.layers[index]
             if calibrated {
-                records += try quantizeCalibrated(layer: &layer, hidden: &hidden, trueSequential: trueSequential)
+                records += try quantizeCalibrated(
+                    layer: &layer, hidden: &hidden, trueSequential: trueSequential, pruned: &pruned)
             } else {
                 for group in LayerPlan.sequentialGroups.indices {
-                    records += try quantize(group: group, of: &layer, hessian: nil)
+                    records += try quantize(group: group, of: &layer, statistics: LayerStatistics(), pruned: &pruned)
                 }
             }
             model.layers[index] = layer
@@ -54,26 +56,26 @@ public struct SequentialQuantizer {
             let remaining = elapsed / Double(index + 1) * Double(model.layers.count - index - 1)
             log(String(format: "layer %d/%d done  %.1f s elapsed, ETA %.0f s", index + 1, model.layers.count, elapsed, remaining))
         }
-        var outcome = QuantizationOutcome(records: records, seconds: Self.seconds(since: start))
+        var outcome = QuantizationOutcome(records: records, seconds: Self.seconds(since: start), pruned: pruned)
         if !transformStages.isEmpty { outcome.transformedTensors = try Self.transformedTensors(of: model) }
         return outcome
     }
 
-    private func quantizeCalibrated(layer: inout DecoderLayer, hidden: inout [Matrix], trueSequential: Bool) throws
-        -> [QuantizationRecord]
-    {
+    private func quantizeCalibrated(
+        layer: inout DecoderLayer, hidden: inout [Matrix], trueSequential: Bool, pruned: inout [PruningRecord]
+    ) throws -> [QuantizationRecord] {
         try transform(layer: &layer, hidden: hidden)
         var records: [QuantizationRecord] = []
-        var pending: [(group: Int, hessian: Matrix?, inputMaximum: Float)] = []
-        /// Hessian of `inputs` for `group` if GPTQ needs it; quantizes now (true-sequential)
-        /// or later.
+        var pending: [(group: Int, statistics: LayerStatistics)] = []
+        /// Statistics of `inputs` for `group` that its algorithms need; quantizes now
+        /// (true-sequential) or later.
         func handle(_ group: Int, _ inputs: [Matrix]) throws {
-            let hessian = try accumulateHessian(group: group, layer: layer, inputs: inputs)
-            let inputMaximum = Self.absoluteMaximum(inputs)
+            var statistics = try collectStatistics(group: group, layer: layer, inputs: inputs)
+            statistics.inputMaximum = Self.absoluteMaximum(inputs)
             if trueSequential {
-                records += try quantize(group: group, of: &layer, hessian: hessian, inputMaximum: inputMaximum)
+                records += try quantize(group: group, of: &layer, statistics: statistics, pruned: &pruned)
             } else {
-                pending.append((group, hessian, inputMaximum))
+                pending.append((group, statistics))
             }
         }
         let rows = hidden.first?.rows ?? 0
@@ -99,8 +101,8 @@ public struct SequentialQuantizer {
             }
             return records
         }
-        for (group, hessian, inputMaximum) in pending {
-            records += try quantize(group: group, of: &layer, hessian: hessian, inputMaximum: inputMaximum)
+        for (group, statistics) in pending {
+            records += try quantize(group: group, of: &layer, statistics: statistics, pruned: &pruned)
         }
         hidden = original
         for sample in hidden.indices {
@@ -110,20 +112,40 @@ public struct SequentialQuantizer {
         return records
     }
 
-    /// `H = (2/n) Σ x xᵀ` over the samples' inputs of `group`, if one of its linears uses GPTQ.
-    private func accumulateHessian(group: Int, layer: DecoderLayer, inputs: [Matrix]) throws -> Matrix? {
-        let names = LayerPlan.sequentialGroups[group].map { "\(layer.name).\($0)" }
-        guard names.contains(where: { plan.assignments[$0].map { recipe.stages[$0].algorithm == .gptq } ?? false }),
-            let columns = inputs.first?.columns
-        else { return nil }
-        var accumulator = HessianAccumulator(inputSize: columns)
-        for input in inputs { try accumulator.add(input) }
-        return try accumulator.finalized(layer: names.joined(separator: ", "))
+    /// What the algorithms of one group of linears need from their inputs.
+    struct LayerStatistics {
+        /// `H = (2/n) Σ x xᵀ` (GPTQ, SparseGPT).
+        var hessian: Matrix?
+        /// Per input feature, the mean over samples of `Σ x²` (Wanda).
+        var inputNorms: [Float]?
+        /// `max |x|` over the inputs (static per-tensor activation scales).
+        var inputMaximum: Float?
     }
 
-    private func quantize(group: Int, of layer: inout DecoderLayer, hessian: Matrix?, inputMaximum: Float? = nil) throws
-        -> [QuantizationRecord]
-    {
+    /// The statistics over the samples' inputs of `group` that its linears' algorithms use.
+    private func collectStatistics(group: Int, layer: DecoderLayer, inputs: [Matrix]) throws -> LayerStatistics {
+        let names = LayerPlan.sequentialGroups[group].map { "\(layer.name).\($0)" }
+        let algorithms = Set(names.compactMap { plan.assignments[$0].map { recipe.stages[$0].algorithm } })
+        var statistics = LayerStatistics()
+        guard let columns = inputs.first?.columns else { return statistics }
+        if !algorithms.isDisjoint(with: [.gptq, .sparsegpt]) {
+            var accumulator = HessianAccumulator(inputSize: columns)
+            for input in inputs { try accumulator.add(input) }
+            statistics.hessian = try accumulator.finalized(layer: names.joined(separator: ", "))
+        }
+        if algorithms.contains(.wanda) {
+            var accumulator = InputNormAccumulator(inputSize: columns)
+            for input in inputs { try accumulator.add(input) }
+            statistics.inputNorms = try accumulator.finalized(layer: names.joined(separator: ", "))
+        }
+        return statistics
+    }
+
+    private func quantize(
+        group: Int, of layer: inout DecoderLayer, statistics: LayerStatistics, pruned: inout [PruningRecord]
+    ) throws -> [QuantizationRecord] {
+        let hessian = statistics.hessian
+        let inputMaximum = statistics.inputMaximum
         var records: [QuantizationRecord] = []
         for suffix in LayerPlan.sequentialGroups[group] {
             let name = "\(layer.name).\(suffix)"
@@ -134,11 +156,19 @@ public struct SequentialQuantizer {
                 throw PipelineError.unsupported(detail: "\(name) is already quantized; a linear can be quantized by one stage only")
             }
             let start = DispatchTime.now().uptimeNanoseconds
+            if stage.algorithm.prunes {
+                let outcome = try prune(
+                    dense: dense, name: name, stage: stage, stageIndex: stageIndex, statistics: statistics, start: start)
+                layer[keyPath: path] = outcome.linear
+                if let record = outcome.quantized { records.append(record) }
+                if let record = outcome.pruned { pruned.append(record) }
+                continue
+            }
             var loss = 0.0
             var dampening: Double?
             var quantized: QuantizedWeight
             switch stage.algorithm {
-            case .rtn:
+            case .rtn, .magnitude, .wanda, .sparsegpt:
                 quantized = try RoundToNearest.quantize(weight: dense.weight, scheme: stage.scheme)
             case .absmax:
                 quantized = try AbsmaxQuantization.quantize(

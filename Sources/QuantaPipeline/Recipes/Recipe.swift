@@ -54,6 +54,9 @@ public struct Recipe: Codable, Sendable, Equatable {
                     throw .invalidValue(path: path, line: nil, field: field, detail: error.errorDescription ?? "")
                 }
             }
+            if let sparsity = stage.sparsity {
+                try sparsity.validate(path: path, field: field)
+            }
             if let gptq = stage.gptq {
                 guard gptq.blockSize >= 1 else {
                     throw .invalidValue(path: path, line: nil, field: field + ".block_size", detail: "must be at least 1")
@@ -86,11 +89,19 @@ public struct RecipeStage: Codable, Sendable, Equatable {
         case smoothquant
         /// AWQ scale and clipping search (a transform: folds scales, clips weights).
         case awq
+        /// Pruning (`Sparsity/`): keep the largest `|w|`; data-free.
+        case magnitude
+        /// Pruning by `|w| · ‖x‖₂` from calibration input norms.
+        case wanda
+        /// Pruning with OBS updates from the Hessian, optionally quantizing jointly.
+        case sparsegpt
 
         /// Whether the stage quantizes weights (otherwise it only transforms them).
         public var quantizesWeights: Bool { !isTransform }
         /// Whether the stage is a function-preserving transform applied before quantization.
         public var isTransform: Bool { self == .smoothquant || self == .awq }
+        /// Whether the stage prunes (its knobs are in `RecipeStage.sparsity`).
+        public var prunes: Bool { self == .magnitude || self == .wanda || self == .sparsegpt }
     }
 
     public var algorithm: Algorithm
@@ -104,6 +115,10 @@ public struct RecipeStage: Codable, Sendable, Equatable {
     /// Knobs of the activation-aware stages (`smoothquant`, `awq`, `absmax`) and the run-time
     /// activation quantization of quantizing stages (see `RecipeStage+ActivationAware.swift`).
     public var activationAware = ActivationAwareKnobs()
+    /// Pruning knobs (present exactly when `algorithm.prunes`). For a pruning stage `scheme`
+    /// is the joint quantization scheme when `sparsity.quantization` is set and unused
+    /// otherwise.
+    public var sparsity: SparsityKnobs?
 
     public init(
         algorithm: Algorithm, scheme: QuantizationScheme, targets: [String] = ["Linear"], ignore: [String] = [],
@@ -115,6 +130,18 @@ public struct RecipeStage: Codable, Sendable, Equatable {
         self.ignore = ignore
         self.gptq = algorithm == .gptq ? (gptq ?? GPTQKnobs()) : nil
         self.activationAware = activationAware
+        self.sparsity = nil
+    }
+
+    /// A pruning stage (`magnitude`, `wanda` or `sparsegpt`).
+    public init(algorithm: Algorithm, sparsity: SparsityKnobs, targets: [String] = ["Linear"], ignore: [String] = []) {
+        precondition(algorithm.prunes, "\(algorithm) is not a pruning algorithm")
+        self.algorithm = algorithm
+        self.scheme = sparsity.quantization ?? SparsityKnobs.unusedScheme
+        self.targets = targets
+        self.ignore = ignore
+        self.gptq = nil
+        self.sparsity = sparsity
     }
 
     enum CodingKeys: String, CodingKey {
@@ -130,20 +157,29 @@ public struct RecipeStage: Codable, Sendable, Equatable {
         case searchSamples = "search_samples"
         case perTensor = "per_tensor"
         case activations
+        case sparsity
     }
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         algorithm = try container.decode(Algorithm.self, forKey: .algorithm)
+        targets = try container.decodeIfPresent([String].self, forKey: .targets) ?? ["Linear"]
+        ignore = try container.decodeIfPresent([String].self, forKey: .ignore) ?? []
+        if algorithm.prunes {
+            gptq = nil
+            let knobs = try SparsityKnobs(algorithm: algorithm, from: container)
+            sparsity = knobs
+            scheme = knobs.quantization ?? SparsityKnobs.unusedScheme
+            return
+        }
+        sparsity = nil
         scheme =
             algorithm == .smoothquant
             ? try container.decodeIfPresent(QuantizationScheme.self, forKey: .scheme) ?? Self.smoothingScheme
             : try container.decode(QuantizationScheme.self, forKey: .scheme)
-        targets = try container.decodeIfPresent([String].self, forKey: .targets) ?? ["Linear"]
-        ignore = try container.decodeIfPresent([String].self, forKey: .ignore) ?? []
         activationAware = try ActivationAwareKnobs(algorithm: algorithm, container: container)
         switch algorithm {
-        case .rtn, .absmax, .smoothquant, .awq:
+        case .rtn, .absmax, .smoothquant, .awq, .magnitude, .wanda, .sparsegpt:
             gptq = nil
         case .gptq:
             let defaults = GPTQKnobs()
@@ -158,6 +194,12 @@ public struct RecipeStage: Codable, Sendable, Equatable {
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(algorithm, forKey: .algorithm)
+        if let sparsity {
+            try container.encode(targets, forKey: .targets)
+            try container.encode(ignore, forKey: .ignore)
+            try sparsity.encode(algorithm: algorithm, into: &container)
+            return
+        }
         try container.encode(scheme, forKey: .scheme)
         try container.encode(targets, forKey: .targets)
         try container.encode(ignore, forKey: .ignore)
