@@ -129,7 +129,7 @@ import Testing
         if groupSize == nil {
             // Per channel: parameters fitted on the dense weight before pruning.
             let dense = Quantizer.groupParameters(of: weight, columns: 0..<48, scheme: scheme)
-            #expect(quantized.scales.values == dense.scales)
+            #expect(quantized.scales.values == dense.scales.map { Float(Float16($0)) })
         }
         // Pruning and quantizing with error compensation beats magnitude pruning then rounding.
         let magnitude = try MagnitudePruning.prune(weight: weight, pattern: .twoOfFour)
@@ -166,7 +166,11 @@ import Testing
         weight: Matrix, hessian: Matrix, pattern: SparsityPattern, blockSize: Int, scheme: QuantizationScheme? = nil
     ) throws -> (kept: [Bool], values: Matrix) {
         // Joint quantization: per-channel parameters from the dense weight (reference).
-        let parameters = scheme.map { Quantizer.groupParameters(of: weight, columns: 0..<weight.columns, scheme: $0) }
+        let parameters = scheme.map { scheme in
+            var dense = Quantizer.groupParameters(of: weight, columns: 0..<weight.columns, scheme: scheme)
+            dense.scales = dense.scales.map { Float(Float16($0)) }  // f16 scales, as the solver uses
+            return dense
+        }
         let rows = weight.rows
         let columns = weight.columns
         var damped = hessian
