@@ -186,3 +186,59 @@ QUANTA_TARGET void quanta_gemm_q8(
                 input_rows, y, output_count, row_begin, row_end);
     }
 }
+
+// MARK: - W8A8 with AVX-512 VNNI
+
+#define QUANTA_VNNI_TARGET __attribute__((target("avx512f,avx512bw,avx512vnni")))
+
+int quanta_has_avx512_vnni(void) {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw")
+        && __builtin_cpu_supports("avx512vnni");
+}
+
+QUANTA_VNNI_TARGET void quanta_dot4_s8_vnni(
+    const int8_t *w, const int8_t *x0, const int8_t *x1, const int8_t *x2, const int8_t *x3, int count,
+    int32_t sums[4]) {
+    const __m512i flip = _mm512_set1_epi8((char)0x80);
+    const __m512i ones = _mm512_set1_epi8(1);
+    __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0, weight_sum = a0;
+    int i = 0;
+    for (; i + 64 <= count; i += 64) {
+        const __m512i weights = _mm512_loadu_si512((const void *)(w + i));
+        weight_sum = _mm512_dpbusd_epi32(weight_sum, ones, weights);
+        a0 = _mm512_dpbusd_epi32(a0, _mm512_xor_si512(_mm512_loadu_si512((const void *)(x0 + i)), flip), weights);
+        a1 = _mm512_dpbusd_epi32(a1, _mm512_xor_si512(_mm512_loadu_si512((const void *)(x1 + i)), flip), weights);
+        a2 = _mm512_dpbusd_epi32(a2, _mm512_xor_si512(_mm512_loadu_si512((const void *)(x2 + i)), flip), weights);
+        a3 = _mm512_dpbusd_epi32(a3, _mm512_xor_si512(_mm512_loadu_si512((const void *)(x3 + i)), flip), weights);
+    }
+    const int32_t correction = 128 * _mm512_reduce_add_epi32(weight_sum);
+    int32_t s0 = _mm512_reduce_add_epi32(a0) - correction, s1 = _mm512_reduce_add_epi32(a1) - correction;
+    int32_t s2 = _mm512_reduce_add_epi32(a2) - correction, s3 = _mm512_reduce_add_epi32(a3) - correction;
+    for (; i < count; i++) {
+        const int32_t weight = w[i];
+        s0 += weight * x0[i];
+        s1 += weight * x1[i];
+        s2 += weight * x2[i];
+        s3 += weight * x3[i];
+    }
+    sums[0] = s0;
+    sums[1] = s1;
+    sums[2] = s2;
+    sums[3] = s3;
+}
+
+QUANTA_VNNI_TARGET int32_t quanta_dot_s8_vnni(const int8_t *w, const int8_t *x, int count) {
+    const __m512i flip = _mm512_set1_epi8((char)0x80);
+    const __m512i ones = _mm512_set1_epi8(1);
+    __m512i accumulator = _mm512_setzero_si512(), weight_sum = accumulator;
+    int i = 0;
+    for (; i + 64 <= count; i += 64) {
+        const __m512i weights = _mm512_loadu_si512((const void *)(w + i));
+        weight_sum = _mm512_dpbusd_epi32(weight_sum, ones, weights);
+        accumulator = _mm512_dpbusd_epi32(accumulator, _mm512_xor_si512(_mm512_loadu_si512((const void *)(x + i)), flip), weights);
+    }
+    int32_t sum = _mm512_reduce_add_epi32(accumulator) - 128 * _mm512_reduce_add_epi32(weight_sum);
+    for (; i < count; i++) sum += (int32_t)w[i] * x[i];
+    return sum;
+}

@@ -42,6 +42,31 @@ import Testing
         #expect(fast == reference)
     }
 
+    /// Both fast paths — Swift SIMD always, AVX-512 VNNI where the CPU has it — on sizes with
+    /// and without a 64-byte tail, and at the ±127 extremes (VNNI shifts activations by 128).
+    @Test(arguments: [1, 2, 4, 7]) func bothFastPathsEqualTheScalarReference(rows: Int) {
+        for inputs in [64, 130, 576, 1536] {
+            let outputs = 5
+            var x = codes(rows * inputs, seed: UInt64(inputs))
+            var w = codes(outputs * inputs, seed: UInt64(inputs) + 7)
+            for index in stride(from: 0, to: x.count, by: 3) { x[index] = index % 2 == 0 ? 127 : -127 }
+            for index in stride(from: 0, to: w.count, by: 5) { w[index] = index % 2 == 0 ? -127 : 127 }
+            let xScales = [Float](repeating: 0.5, count: rows)
+            let wScales = [Float](repeating: 0.25, count: outputs)
+            var reference = [Float](repeating: .nan, count: rows * outputs)
+            Int8Kernels.multiplyReference(
+                x: x, xScales: xScales, rows: rows, weights: w, weightScales: wScales, bias: nil, inputCount: inputs,
+                outputCount: outputs, outputs: 0..<outputs, output: &reference)
+            for vnni in Int8Kernels.usesVNNI ? [false, true] : [false] {
+                var fast = [Float](repeating: .nan, count: rows * outputs)
+                Int8Kernels.multiply(
+                    x: x, xScales: xScales, rows: rows, weights: w, weightScales: wScales, bias: nil, inputCount: inputs,
+                    outputCount: outputs, outputs: 0..<outputs, output: &fast, vnni: vnni)
+                #expect(fast == reference, "inputs \(inputs), VNNI \(vnni)")
+            }
+        }
+    }
+
     @Test func quantizeRowUsesAbsmaxOver127() {
         let values: [Float] = [1.27, -0.5, 0.013, 0.0049]
         var codes = [Int8](repeating: 0, count: 4)

@@ -36,4 +36,20 @@ void quanta_gemm_q8(
     int input_count, int group_size, const int8_t *xq, const float *xscale, const float *group_correction,
     int input_rows, float *y, int output_count, int row_begin, int row_end);
 
+/// 1 when the CPU has AVX-512 VNNI (and AVX-512 F/BW), else 0; checked once at run time so the
+/// binary still runs on AVX2-only machines.
+int quanta_has_avx512_vnni(void);
+
+/// W8A8 (AVX-512 VNNI; call only when `quanta_has_avx512_vnni()`): the four dot products
+/// `sums[j] = Σ_i w[i] · x_j[i]` of one signed int8 weight row with four signed int8
+/// activation rows, exact in int32. `vpdpbusd` multiplies unsigned by signed bytes, so the
+/// activations enter as `x + 128` (a sign-bit flip) and `128 · Σ w` is subtracted. Pass the
+/// same pointer several times for fewer than four rows.
+void quanta_dot4_s8_vnni(
+    const int8_t *w, const int8_t *x0, const int8_t *x1, const int8_t *x2, const int8_t *x3, int count,
+    int32_t sums[4]);
+
+/// One such dot product (decoding): `Σ_i w[i] · x[i]`, exact in int32.
+int32_t quanta_dot_s8_vnni(const int8_t *w, const int8_t *x, int count);
+
 #endif

@@ -1,15 +1,43 @@
+import CQuantaKernels
+import Foundation
+
 /// Integer kernels of the W8A8 path: activations quantized per token to int8, int8 × int8
 /// products accumulated exactly in int32, scales applied in the epilogue
 /// `y[r, o] = Float(acc[r, o]) · (activationScale[r] · weightScale[o]) (+ bias[o])`.
 ///
-/// The fast paths use 16-lane Swift SIMD (AVX2 with the package's `-target-cpu haswell`:
-/// sign-extend int8 to int32 lanes, multiply, add). Each has a scalar
+/// The fast paths use AVX-512 VNNI (`vpdpbusd`, C kernels in `CQuantaKernels`) when the CPU
+/// has it — checked at run time — and otherwise 16-lane Swift SIMD (AVX2 with the package's
+/// `-target-cpu haswell`: sign-extend int8 to int32 lanes, multiply, add). Each has a scalar
 /// reference beside it; integer accumulation makes them equal bit for bit.
 ///
 /// Provenance: SmoothQuant (Xiao et al., ICML 2023) §3 W8A8 with per-token activation
 /// scales; the epilogue as in its `int8` CUTLASS kernels (`torch-int`, `W8A8B8O8`-style
 /// dequantizing GEMMs with per-row/per-channel scales).
 public enum Int8Kernels {
+    /// Whether the VNNI kernels run (AVX-512 VNNI present); `QUANTA_NO_VNNI=1` turns them off
+    /// (to compare paths).
+    public static let usesVNNI: Bool =
+        quanta_has_avx512_vnni() != 0 && ProcessInfo.processInfo.environment["QUANTA_NO_VNNI"] != "1"
+
+    @usableFromInline
+    static func vnniDot(_ w: UnsafePointer<Int8>, _ x: UnsafePointer<Int8>, count: Int) -> Int32 {
+        quanta_dot_s8_vnni(w, x, Int32(count))
+    }
+
+    @usableFromInline
+    static func vnniDot4(
+        _ w: UnsafePointer<Int8>, _ x0: UnsafePointer<Int8>, _ x1: UnsafePointer<Int8>, _ x2: UnsafePointer<Int8>,
+        _ x3: UnsafePointer<Int8>, count: Int
+    ) -> SIMD4<Int32> {
+        var sums = (Int32(0), Int32(0), Int32(0), Int32(0))
+        withUnsafeMutablePointer(to: &sums) { pointer in
+            pointer.withMemoryRebound(to: Int32.self, capacity: 4) {
+                quanta_dot4_s8_vnni(w, x0, x1, x2, x3, Int32(count), $0)
+            }
+        }
+        return SIMD4(sums.0, sums.1, sums.2, sums.3)
+    }
+
     /// Quantizes `count` values to int8 with `scale = max(max|x|, 1e-5) / 127` (or the given
     /// static scale) and returns the scale: `codes[i] = clamp(round(x[i] / scale), −127, 127)`.
     @inlinable
@@ -84,13 +112,15 @@ public enum Int8Kernels {
     }
 
     /// The same product, fast: for each block of 4 input rows every weight row is loaded
-    /// once and dotted with the 4 rows (the weight row stays in L1).
+    /// once and dotted with the 4 rows (the weight row stays in L1). `vnni` picks the AVX-512
+    /// VNNI kernels (default: when the CPU has them) or the Swift SIMD ones.
     @inlinable
     public static func multiply(
         x: UnsafePointer<Int8>, xScales: UnsafePointer<Float>, rows: Int, weights: UnsafePointer<Int8>,
         weightScales: UnsafePointer<Float>, bias: UnsafePointer<Float>?, inputCount: Int, outputCount: Int,
-        outputs: Range<Int>, output: UnsafeMutablePointer<Float>
+        outputs: Range<Int>, output: UnsafeMutablePointer<Float>, vnni: Bool = usesVNNI
     ) {
+        precondition(!vnni || quanta_has_avx512_vnni() != 0, "AVX-512 VNNI kernels need a CPU that has them")
         var row = 0
         while row + 4 <= rows {
             let x0 = x + row * inputCount
@@ -99,7 +129,8 @@ public enum Int8Kernels {
             let x3 = x2 + inputCount
             for column in outputs {
                 let w = weights + column * inputCount
-                let sums = dot4(w, x0, x1, x2, x3, count: inputCount)
+                let sums =
+                    vnni ? vnniDot4(w, x0, x1, x2, x3, count: inputCount) : dot4(w, x0, x1, x2, x3, count: inputCount)
                 let weightScale = weightScales[column]
                 let columnBias = bias?[column]
                 for lane in 0..<4 {
@@ -112,7 +143,10 @@ public enum Int8Kernels {
         while row < rows {
             let xRow = x + row * inputCount
             for column in outputs {
-                let accumulator = dot(xRow, weights + column * inputCount, count: inputCount)
+                let accumulator =
+                    vnni
+                    ? vnniDot(weights + column * inputCount, xRow, count: inputCount)
+                    : dot(xRow, weights + column * inputCount, count: inputCount)
                 output[row * outputCount + column] = epilogue(
                     accumulator, xScale: xScales[row], weightScale: weightScales[column], bias: bias?[column])
             }
