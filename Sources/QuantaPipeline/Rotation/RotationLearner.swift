@@ -61,7 +61,9 @@ public struct RotationLearner {
         var tapes: [DecoderLayerTape] = []
         var rotated: [DecoderLayerWeights] = []
         var intermediates: [(value: Matrix, output: Matrix)] = []
-        for (index, layer) in layers.enumerated() {
+        // Rotary tables for this window, built once per layer and reused by the backward pass.
+        let geometries = layers.map { RotationTrainingGraph.geometry(of: $0, tokens: tokens) }
+        for index in layers.indices {
             let original = weights[index]
             let quantize: (Matrix) throws -> Matrix = { try weightQuantizer?($0) ?? $0 }
             let valueRotated = try BLAS.multiply(original.value, residual)
@@ -76,7 +78,7 @@ public struct RotationLearner {
                 down: try quantize(try BLAS.multiply(residual, transposeA: true, original.down)),
                 inputGain: original.inputGain, postAttentionGain: original.postAttentionGain)
             let (output, tape) = try DecoderBackward.forward(
-                hidden, weights: layerWeights, geometry: RotationTrainingGraph.geometry(of: layer, tokens: tokens),
+                hidden, weights: layerWeights, geometry: geometries[index],
                 activationQuantizer: activationQuantizer)
             hidden = output
             tapes.append(tape)
@@ -93,9 +95,8 @@ public struct RotationLearner {
         var hiddenGradient = DecoderBackward.rmsNormBackward(normalizedGradient, input: hidden, scale: scales, gain: finalGain).0
         var perHeadGradients = perHead.map { Matrix(rows: $0.rows, columns: $0.columns) }
         for index in layers.indices.reversed() {
-            let geometry = RotationTrainingGraph.geometry(of: layers[index], tokens: tokens)
             let (inputGradient, gradients) = try DecoderBackward.backward(
-                hiddenGradient, tape: tapes[index], weights: rotated[index], geometry: geometry)
+                hiddenGradient, tape: tapes[index], weights: rotated[index], geometry: geometries[index])
             hiddenGradient = inputGradient
             let original = weights[index]
             let r2 = perHead[index]
