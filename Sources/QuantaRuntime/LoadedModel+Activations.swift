@@ -34,6 +34,18 @@ extension LoadedModel {
 }
 
 extension LoadedModel {
+    /// The `runtime` entry of a simulated directory's `quantization.json` (online Hadamards,
+    /// KV cache), or `nil` for any other model.
+    public static func simulatedRuntimeTransforms(path: String) throws -> RuntimeTransforms? {
+        let metadataPath = path + "/quantization.json"
+        guard let data = FileManager.default.contents(atPath: metadataPath),
+            let entry = try JSONValue.parse(data, path: metadataPath)["runtime"]
+        else { return nil }
+        return try RuntimeTransforms(metadata: entry, path: metadataPath)
+    }
+}
+
+extension LoadedModel {
     /// A container linear with run-time activation quantization: 8-bit symmetric
     /// per-channel weights with 8-bit activations run on the int8 kernels (`Int8Linear`);
     /// any other combination (W4A8 …) runs the packed kernels on fake-quantized inputs.
@@ -54,5 +66,32 @@ extension LoadedModel {
             zeros: weights.zeros.storage, inputPermutation: weights.permutation().map { $0.map(Int32.init) },
             bias: bias, context: context, name: name)
         return ActivationQuantizedLinear(base: packed, activation: activation)
+    }
+}
+
+extension LoadedModel {
+    /// The simulation of a container: every packed linear dequantized to a dense one, wrapped
+    /// in `ActivationQuantizedLinear` where the container quantizes its activations, and the
+    /// container's run-time transforms installed — what the packed model must reproduce.
+    public static func simulatedContainer(path: String, computeContext: ComputeContext) throws -> TransformerModel {
+        let container = try QuantaContainer(path: path, verify: true)
+        let checkpoint = try container.dequantizedCheckpoint()
+        var linears: [String: any LinearOperator] = [:]
+        if case .object(let entries)? = container.provenance["activations"] {
+            for (module, spec) in entries {
+                let activation = try ActivationScheme(metadata: spec, path: path)
+                guard let weight = checkpoint.tensors.first(where: { $0.name == module + ".weight" })?.tensor else {
+                    throw FormatError.missingTensor(path: path, tensor: module + ".weight")
+                }
+                let bias = try checkpoint.tensors.first { $0.name == module + ".bias" }?.tensor.floatValues()
+                let dense = try DenseLinear(weight: Matrix(weight), bias: bias, name: module)
+                linears[module] = ActivationQuantizedLinear(base: dense, activation: activation)
+            }
+        }
+        var model = try TransformerModel(checkpoint: checkpoint, computeContext: computeContext, linears: linears)
+        if let runtime = try container.provenance["runtime"].map({ try RuntimeTransforms(metadata: $0, path: path) }) {
+            try model.install(runtime)
+        }
+        return model
     }
 }

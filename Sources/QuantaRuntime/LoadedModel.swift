@@ -29,14 +29,17 @@ public struct LoadedModel: Sendable {
     ) throws -> LoadedModel {
         let checkpoint: ModelCheckpoint
         var linears: [String: any LinearOperator] = [:]
+        var runtime: RuntimeTransforms?
         if try ModelFormat.detect(path: path) == .quanta {
-            (checkpoint, linears) = try containerParts(
+            (checkpoint, linears, runtime) = try containerParts(
                 path: path, computeContext: computeContext, head: head, activations: activations)
         } else {
             checkpoint = try ModelFiles.loadCheckpoint(path: path)
             linears = try simulatedActivationLinears(path: path, checkpoint: checkpoint)
+            runtime = try simulatedRuntimeTransforms(path: path)
         }
-        let model = try TransformerModel(checkpoint: checkpoint, computeContext: computeContext, linears: linears)
+        var model = try TransformerModel(checkpoint: checkpoint, computeContext: computeContext, linears: linears)
+        if let runtime { try model.install(runtime) }
         let tokenizer = try Tokenizer(checkpoint: checkpoint, path: path)
         var template: String?
         if let data = checkpoint.tokenizerConfig {
@@ -45,15 +48,28 @@ public struct LoadedModel: Sendable {
         return LoadedModel(path: path, model: model, tokenizer: tokenizer, chatTemplateSource: template)
     }
 
+    /// The transformer of a container on the packed kernels with its run-time transforms
+    /// installed: what `load` runs, without needing a tokenizer.
+    public static func containerModel(
+        path: String, computeContext: ComputeContext, head: HeadFormat = .exact, activations: ActivationPrecision = .float
+    ) throws -> TransformerModel {
+        let (checkpoint, linears, runtime) = try containerParts(
+            path: path, computeContext: computeContext, head: head, activations: activations)
+        var model = try TransformerModel(checkpoint: checkpoint, computeContext: computeContext, linears: linears)
+        if let runtime { try model.install(runtime) }
+        return model
+    }
+
     /// The dense tensors and tokenizer of a container as a checkpoint, and its packed
     /// tensors as `PackedLinear` operators (2:4 sparse ones as `SparseLinear`) by module name; an
     /// f16 head (tied embedding or `lm_head.weight`) runs on `Float16Linear`, or on an int8
     /// re-quantization with `head: .int8`. Every tensor is read here, so every checksum is
-    /// verified at load.
+    /// verified at load. The container's run-time graph additions (`runtime` in its
+    /// provenance) come back for `TransformerModel.install`.
     static func containerParts(
         path: String, computeContext: ComputeContext, head: HeadFormat, activations: ActivationPrecision
     ) throws
-        -> (ModelCheckpoint, [String: any LinearOperator])
+        -> (ModelCheckpoint, [String: any LinearOperator], RuntimeTransforms?)
     {
         let container = try QuantaContainer(path: path, verify: false)
         let tensors = try container.tensors()
@@ -106,6 +122,7 @@ public struct LoadedModel: Sendable {
             config: container.config, tensors: dense, tokenizer: try container.file(named: "tokenizer.json"),
             tokenizerConfig: try container.file(named: "tokenizer_config.json"),
             generationConfig: try container.file(named: "generation_config.json"))
-        return (checkpoint, linears)
+        let runtime = try container.provenance["runtime"].map { try RuntimeTransforms(metadata: $0, path: path) }
+        return (checkpoint, linears, runtime)
     }
 }

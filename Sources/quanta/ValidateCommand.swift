@@ -48,8 +48,7 @@ struct ValidateCommand: ParsableCommand {
     func run() throws {
         let computeContext = runtime.computeContext
         let packed = try LoadedModel.load(path: container, computeContext: computeContext)
-        let simulatedCheckpoint = try QuantaContainer(path: container, verify: true).dequantizedCheckpoint()
-        let simulated = try TransformerModel(checkpoint: simulatedCheckpoint, computeContext: computeContext)
+        let simulated = try LoadedModel.simulatedContainer(path: container, computeContext: computeContext)
         let fullPrecision = try LoadedModel.load(path: reference, computeContext: computeContext)
         let tokens = packed.tokenizer.encode(try TextFile.read(path: text))
         let evaluator = PerplexityEvaluator(protocolName: protocolName, context: context, windowLimit: windows)

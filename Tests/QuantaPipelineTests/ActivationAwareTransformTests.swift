@@ -58,7 +58,7 @@ import Testing
     @Test func transformedTensorsReachTheWrittenModel() throws {
         let checkpoint = try checkpoint()
         let (model, outcome) = try run([Self.smoothing], checkpoint: checkpoint, windows: tinyWindows(count: 2, length: 8))
-        let written = outcome.applyingTransformedTensors(to: checkpoint.tensors)
+        let written = outcome.applied(to: checkpoint).tensors
         let norm = written.first { $0.name == "model.layers.1.post_attention_layernorm.weight" }!
         #expect(try norm.tensor.floatValues() == model.layers[1].postAttentionNorm.weight)
         let reloaded = try TransformerModel(checkpoint: ModelCheckpoint(config: checkpoint.config, tensors: written))

@@ -81,7 +81,8 @@ import Testing
         var learner = try RotationLearner(model: model)
         let scheme = QuantizationScheme(bits: 4, groupSize: nil, symmetric: false)
         learner.weightQuantizer = { try RoundToNearest.quantize(weight: $0, scheme: scheme).dequantized }
-        learner.activationQuantizer = { matrix in
+        learner.quantizer = { matrix, site in
+            guard site != .key, site != .value else { return }
             for row in 0..<matrix.rows {
                 let limit = (0..<matrix.columns).map { abs(matrix[row, $0]) }.max() ?? 0
                 let scale = limit > 0 ? limit / 7 : 1

@@ -8,7 +8,8 @@ import QuantaTensor
 /// `A = G Rᵀ − R Gᵀ` (so `A R = G − R Gᵀ R`, the gradient projected on the tangent space).
 /// Momentum accumulates `M ← β M + A` (skew stays skew); the step is the Cayley transform
 /// `R ← (I + (η/2) M)⁻¹ (I − (η/2) M) R`, orthogonal because `M` is skew-symmetric, and to
-/// first order `R − η M R`.
+/// first order `R − η M R`. The step size is `η = min(lr, 1 / (‖M‖₁ + ε))` (the reference
+/// code's adaptive bound, which keeps `η M` a contraction however large the gradient).
 ///
 /// Provenance: J. Li, F. Li, S. Todorovic, "Efficient Riemannian Optimization on the Stiefel
 /// Manifold via the Cayley Transform", ICLR 2020, eq. (4)–(6) (Cayley SGD with momentum; we
@@ -57,7 +58,13 @@ public struct CayleySGD: Sendable {
                 direction = accumulated
             }
             velocity = direction
-            let half = learningRate / 2
+            var norm: Float = 0  // ‖M‖₁: the largest column sum of |M|.
+            for column in 0..<size {
+                var sum: Float = 0
+                for row in 0..<size { sum += abs(direction.values[row * size + column]) }
+                norm = max(norm, sum)
+            }
+            let half = min(learningRate, 1 / (norm + 1e-8)) / 2
             var left = Matrix.identity(size: size)
             var right = Matrix.identity(size: size)
             for index in direction.values.indices {

@@ -31,6 +31,12 @@ public struct DecoderLayerGeometry: Sendable {
     }
 }
 
+/// Where the forward pass lets a quantizer round a tensor: the input rows of each group of
+/// linears, and the keys (after RoPE) and values entering the KV cache.
+public enum DecoderQuantizationSite: Sendable, CaseIterable {
+    case attentionInput, outputProjectionInput, feedForwardInput, downProjectionInput, key, value
+}
+
 /// What the forward pass keeps for the backward pass.
 public struct DecoderLayerTape: Sendable {
     var input, normalized, rotatedQuery, rotatedKey, value, attended, residual, postNormalized, gate, up, activation: Matrix
@@ -53,19 +59,21 @@ public struct DecoderLayerGradients: Sendable {
 /// u = g ⊙ dy; SiLU′(z) = σ(z)(1 + z(1 − σ(z)))).
 public enum DecoderBackward {
     /// The layer output for `input` (`tokens × hidden`) and the tape for `backward`.
-    /// `activationQuantizer` (fake quantization of every linear's input rows) is passed through
+    /// `quantizer` (fake quantization at each `DecoderQuantizationSite`) is passed through
     /// unchanged by the backward pass: the straight-through estimator.
     public static func forward(
         _ input: Matrix, weights: DecoderLayerWeights, geometry: DecoderLayerGeometry,
-        activationQuantizer: ((inout Matrix) -> Void)? = nil
+        quantizer: ((inout Matrix, DecoderQuantizationSite) -> Void)? = nil
     ) throws(TensorError) -> (output: Matrix, tape: DecoderLayerTape) {
         var (normalized, inputScale) = rmsNorm(input, gain: weights.inputGain, epsilon: geometry.epsilon)
-        activationQuantizer?(&normalized)
+        quantizer?(&normalized, .attentionInput)
         var query = try BLAS.multiply(normalized, weights.query, transposeB: true)
         var key = try BLAS.multiply(normalized, weights.key, transposeB: true)
-        let value = try BLAS.multiply(normalized, weights.value, transposeB: true)
+        var value = try BLAS.multiply(normalized, weights.value, transposeB: true)
         rope(&query, geometry, inverse: false)
         rope(&key, geometry, inverse: false)
+        quantizer?(&key, .key)
+        quantizer?(&value, .value)
         var attended = Matrix(rows: input.rows, columns: geometry.heads * geometry.headDimension)
         var probabilities: [Matrix] = []
         let scale = 1 / Float(geometry.headDimension).squareRoot()
@@ -88,16 +96,16 @@ public enum DecoderBackward {
             place(try BLAS.multiply(scores, slice(value, group, geometry.headDimension)), into: &attended, head, geometry.headDimension)
             probabilities.append(scores)
         }
-        activationQuantizer?(&attended)
+        quantizer?(&attended, .outputProjectionInput)
         var residual = try BLAS.multiply(attended, weights.output, transposeB: true)
         add(input, to: &residual)
         var (postNormalized, postScale) = rmsNorm(residual, gain: weights.postAttentionGain, epsilon: geometry.epsilon)
-        activationQuantizer?(&postNormalized)
+        quantizer?(&postNormalized, .feedForwardInput)
         let gate = try BLAS.multiply(postNormalized, weights.gate, transposeB: true)
         let up = try BLAS.multiply(postNormalized, weights.up, transposeB: true)
         var activation = gate
         for index in activation.values.indices { activation.values[index] = silu(gate.values[index]) * up.values[index] }
-        activationQuantizer?(&activation)
+        quantizer?(&activation, .downProjectionInput)
         var output = try BLAS.multiply(activation, weights.down, transposeB: true)
         add(residual, to: &output)
         let tape = DecoderLayerTape(

@@ -1,6 +1,7 @@
 import Foundation
 import QuantaAlgorithms
 import QuantaFormats
+import QuantaModel
 import QuantaTensor
 
 /// Writes a quantization result as a Quanta container (`docs/container.md`): quantized
@@ -44,7 +45,8 @@ public enum ContainerExporter {
             }
         }
         var tensors: [ContainerTensor] = []
-        for var item in outcome.applyingTransformedTensors(to: checkpoint.tensors) {
+        let checkpoint = outcome.applied(to: checkpoint)
+        for var item in checkpoint.tensors {
             if let values = prunedValues[item.name] {
                 item.tensor = try Tensor(shape: [values.rows, values.columns], values: values.values)
             }
@@ -67,6 +69,7 @@ public enum ContainerExporter {
         ]
         let activations = outcome.records.compactMap { record in record.activation.map { (record.name, $0.metadata) } }
         if !activations.isEmpty { provenance.append(("activations", .object(activations))) }
+        if !outcome.runtime.isEmpty { provenance.append(("runtime", outcome.runtime.metadata)) }
         if let calibration {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]

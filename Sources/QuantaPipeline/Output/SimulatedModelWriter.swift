@@ -1,6 +1,7 @@
 import Foundation
 import QuantaAlgorithms
 import QuantaFormats
+import QuantaModel
 import QuantaTensor
 
 /// Writes a quantization result as a Hugging Face directory holding the dequantized
@@ -24,7 +25,8 @@ public enum SimulatedModelWriter {
         checkpoint: ModelCheckpoint, outcome: QuantizationOutcome, recipe: Recipe, calibration: CalibrationSpec?,
         to path: String
     ) throws {
-        var tensors = outcome.applyingTransformedTensors(to: checkpoint.tensors)
+        var quantized = outcome.applied(to: checkpoint)
+        var tensors = quantized.tensors
         var arrays: [NamedTensor] = []
         var entries: [(String, JSONValue)] = []
         for record in outcome.records {
@@ -88,7 +90,7 @@ public enum SimulatedModelWriter {
             ("format", .string(formatName)), ("tool", .string(toolVersion)), ("recipe", recipeJSON),
             ("calibration", calibrationJSON), ("bits_per_weight_linears", .number(outcome.bitsPerWeight)),
             ("arrays", .string("quantization.safetensors")), ("tensors", .object(entries)),
-        ])
+        ] + (outcome.runtime.isEmpty ? [] : [("runtime", outcome.runtime.metadata)]))
         // Timings vary run to run, so they live apart: everything else is byte-identical for
         // identical inputs.
         let timing = JSONValue.object([
@@ -96,7 +98,6 @@ public enum SimulatedModelWriter {
             ("tensors", .object(outcome.records.map { ($0.name, .number($0.seconds)) }
                 + outcome.pruned.map { ($0.name, .number($0.seconds)) })),
         ])
-        var quantized = checkpoint
         quantized.tensors = tensors
         try AtomicOutput.produce(path) { temporary throws(FormatError) in
             try HuggingFaceDirectory.write(quantized, to: temporary)

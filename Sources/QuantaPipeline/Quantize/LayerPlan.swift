@@ -48,6 +48,7 @@ public struct LayerPlan: Sendable {
         assignments.values.contains { ![RecipeStage.Algorithm.rtn, .absmax, .magnitude].contains(recipe.stages[$0].algorithm) }
             || recipe.stages.contains {
                 $0.algorithm.isTransform || $0.activationAware.activations?.granularity == .perTensor
+                    || $0.rotation?.mode == .learned
             }
     }
 }

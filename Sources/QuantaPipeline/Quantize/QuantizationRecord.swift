@@ -1,5 +1,6 @@
 import QuantaAlgorithms
 import QuantaFormats
+import QuantaModel
 import QuantaTensor
 
 /// What happened to one linear layer.
@@ -43,6 +44,8 @@ public struct QuantizationOutcome: Sendable {
     public var transformedTensors: [NamedTensor] = []
     /// Linears a pruning-only stage handled (their values stay floating point).
     public var pruned: [PruningRecord] = []
+    /// What the runtime adds to the graph (online Hadamards, KV cache quantization).
+    public var runtime = RuntimeTransforms()
     /// Bits per weight over the quantized linears, counting codes plus a 16-bit scale and a
     /// `bits`-wide zero point per group (the packed layout's cost).
     public var bitsPerWeight: Double {
@@ -66,15 +69,20 @@ public struct QuantizationOutcome: Sendable {
 }
 
 extension QuantizationOutcome {
-    /// `tensors` with the transformed ones substituted by name.
-    public func applyingTransformedTensors(to tensors: [NamedTensor]) -> [NamedTensor] {
-        guard !transformedTensors.isEmpty else { return tensors }
+    /// `checkpoint` with the transformed tensors substituted by name and new ones appended; a
+    /// rotation's own `lm_head.weight` unties the head from the embedding.
+    public func applied(to checkpoint: ModelCheckpoint) -> ModelCheckpoint {
+        guard !transformedTensors.isEmpty else { return checkpoint }
         var replacements: [String: Tensor] = [:]
         for item in transformedTensors { replacements[item.name] = item.tensor }
-        return tensors.map { item in
-            guard let replacement = replacements[item.name] else { return item }
+        var result = checkpoint
+        result.tensors = checkpoint.tensors.map { item in
+            guard let replacement = replacements.removeValue(forKey: item.name) else { return item }
             return NamedTensor(name: item.name, tensor: replacement)
         }
+        result.tensors += transformedTensors.filter { replacements[$0.name] != nil }
+        if result.tensors.contains(where: { $0.name == "lm_head.weight" }) { result.config.tieWordEmbeddings = false }
+        return result
     }
 
     /// Storage bits per weight of a pruned matrix whose kept values take `valueBits` each: N:M

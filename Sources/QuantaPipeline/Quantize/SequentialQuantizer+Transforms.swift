@@ -143,7 +143,7 @@ extension SequentialQuantizer {
                 log(String(format: "%@: awq alpha %.2f, loss %.4g (alpha 0: %.4g)", label, search.alpha, search.loss,
                            search.lossHistory.first ?? .nan))
                 scales = search.scales
-            case .rtn, .gptq, .absmax, .magnitude, .wanda, .sparsegpt:
+            case .rtn, .gptq, .absmax, .magnitude, .wanda, .sparsegpt, .rotation:
                 continue
             }
             try fold(scales, mapping: mapping, into: &layer)

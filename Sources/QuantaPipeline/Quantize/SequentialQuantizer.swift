@@ -36,8 +36,10 @@ public struct SequentialQuantizer {
         if calibrated {
             guard !windows.isEmpty else { throw PipelineError.unsupported(detail: "GPTQ needs calibration windows; give --calibration") }
             for window in windows { try model.validate(tokens: window) }
-            hidden = windows.map { model.embed($0) }
         }
+        let runtime = try runtimeTransforms(headDimension: model.config.headDimension)
+        try rotate(model: &model, windows: windows, runtime: runtime)
+        if calibrated { hidden = windows.map { model.embed($0) } }
         let trueSequential = recipe.stages.allSatisfy { $0.gptq?.trueSequential ?? $0.sparsity?.trueSequential ?? true }
         var records: [QuantizationRecord] = []
         var pruned: [PruningRecord] = []
@@ -58,6 +60,8 @@ public struct SequentialQuantizer {
         }
         var outcome = QuantizationOutcome(records: records, seconds: Self.seconds(since: start), pruned: pruned)
         if !transformStages.isEmpty { outcome.transformedTensors = try Self.transformedTensors(of: model) }
+        if recipe.rotation != nil { outcome.transformedTensors = try Self.rotatedTensors(of: model) }
+        outcome.runtime = runtime
         return outcome
     }
 
@@ -94,7 +98,8 @@ public struct SequentialQuantizer {
         let feedForwardInputs = hidden.map { layer.postAttentionNorm.apply($0) }
         try handle(2, feedForwardInputs)
         let activations = feedForwardInputs.map { layer.feedForward.activation($0, context: context) }
-        try handle(3, activations)
+        // An R4 down_proj's weight reads H x: its statistics are those of the transformed input.
+        try handle(3, layer.feedForward.downProjection is HadamardInputLinear ? try activations.map(Self.hadamardRows) : activations)
         if trueSequential {
             for sample in hidden.indices {
                 DecoderLayer.addInPlace(layer.feedForward.downProjection.apply(activations[sample]), to: &hidden[sample])
@@ -152,7 +157,9 @@ public struct SequentialQuantizer {
             guard let stageIndex = plan.assignments[name] else { continue }
             let stage = recipe.stages[stageIndex]
             let path = DecoderLayer.linearPath(suffix)
-            guard let dense = layer[keyPath: path] as? DenseLinear else {
+            // An R4 down_proj: quantize the `W · H` it wraps and keep the online Hadamard.
+            let online = layer[keyPath: path] as? HadamardInputLinear
+            guard let dense = (online?.inner ?? layer[keyPath: path]) as? DenseLinear else {
                 throw PipelineError.unsupported(detail: "\(name) is already quantized; a linear can be quantized by one stage only")
             }
             let start = DispatchTime.now().uptimeNanoseconds
@@ -168,7 +175,7 @@ public struct SequentialQuantizer {
             var dampening: Double?
             var quantized: QuantizedWeight
             switch stage.algorithm {
-            case .rtn, .magnitude, .wanda, .sparsegpt:
+            case .rtn, .magnitude, .wanda, .sparsegpt, .rotation:
                 quantized = try RoundToNearest.quantize(weight: dense.weight, scheme: stage.scheme)
             case .absmax:
                 quantized = try AbsmaxQuantization.quantize(
@@ -194,8 +201,9 @@ public struct SequentialQuantizer {
             // Packed formats store f16 scales; simulate exactly what they will hold.
             quantized = quantized.withHalfPrecisionScales()
             let activation = stage.activationAware.activations.map { Self.calibrated($0, inputMaximum: inputMaximum) }
-            layer[keyPath: path] = try Self.simulatedLinear(
+            let simulated = try Self.simulatedLinear(
                 DenseLinear(weight: quantized.dequantized, bias: dense.bias, name: name), activation: activation)
+            layer[keyPath: path] = online == nil ? simulated : try HadamardInputLinear(inner: simulated)
             let seconds = Self.seconds(since: start)
             records.append(
                 QuantizationRecord(
@@ -203,6 +211,13 @@ public struct SequentialQuantizer {
                     dampening: dampening, seconds: seconds, activation: activation))
         }
         return records
+    }
+
+    /// `x · H` for every row of `matrix` (the input an R4 `down_proj` weight sees).
+    static func hadamardRows(_ matrix: Matrix) throws -> Matrix {
+        var rotated = matrix
+        try Hadamard.transformRows(of: &rotated)
+        return rotated
     }
 
     static func seconds(since start: UInt64) -> Double {

@@ -19,12 +19,23 @@ public struct Recipe: Codable, Sendable, Equatable {
     public var name: String
     public var description: String?
     public var stages: [RecipeStage]
+    /// The run-time low-bit KV cache (`KeyValueCacheKnobs`), or `nil` for a float cache.
+    public var kvCache: KeyValueCacheKnobs?
 
-    public init(name: String, description: String? = nil, stages: [RecipeStage]) {
+    public init(name: String, description: String? = nil, stages: [RecipeStage], kvCache: KeyValueCacheKnobs? = nil) {
         self.name = name
         self.description = description
         self.stages = stages
+        self.kvCache = kvCache
     }
+
+    enum CodingKeys: String, CodingKey {
+        case name, description, stages
+        case kvCache = "kv_cache"
+    }
+
+    /// The `rotation` stage, if any (validation keeps it first and unique).
+    public var rotation: RotationKnobs? { stages.first?.rotation }
 
     /// Reads and validates a recipe file.
     public static func load(path: String) throws(PipelineError) -> Recipe {
@@ -44,8 +55,14 @@ public struct Recipe: Codable, Sendable, Equatable {
         guard !stages.isEmpty else {
             throw .invalidValue(path: path, line: nil, field: "stages", detail: "a recipe needs at least one stage")
         }
+        try kvCache?.validate(path: path)
+        try validateRotation(path: path)
         for (index, stage) in stages.enumerated() {
             let field = "stages[\(index)]"
+            if let rotation = stage.rotation {
+                try rotation.validate(path: path, field: field)
+                continue
+            }
             do { try stage.scheme.validate() } catch {
                 throw .invalidValue(path: path, line: nil, field: field + ".scheme", detail: error.errorDescription ?? "\(error)")
             }
@@ -95,9 +112,11 @@ public struct RecipeStage: Codable, Sendable, Equatable {
         case wanda
         /// Pruning with OBS updates from the Hessian, optionally quantizing jointly.
         case sparsegpt
+        /// QuaRot / SpinQuant rotation of the whole model (`RotationKnobs`); first stage only.
+        case rotation
 
         /// Whether the stage quantizes weights (otherwise it only transforms them).
-        public var quantizesWeights: Bool { !isTransform }
+        public var quantizesWeights: Bool { !isTransform && self != .rotation }
         /// Whether the stage is a function-preserving transform applied before quantization.
         public var isTransform: Bool { self == .smoothquant || self == .awq }
         /// Whether the stage prunes (its knobs are in `RecipeStage.sparsity`).
@@ -119,6 +138,8 @@ public struct RecipeStage: Codable, Sendable, Equatable {
     /// is the joint quantization scheme when `sparsity.quantization` is set and unused
     /// otherwise.
     public var sparsity: SparsityKnobs?
+    /// Rotation knobs (present exactly when `algorithm` is `rotation`; `scheme` is unused).
+    public var rotation: RotationKnobs?
 
     public init(
         algorithm: Algorithm, scheme: QuantizationScheme, targets: [String] = ["Linear"], ignore: [String] = [],
@@ -144,6 +165,15 @@ public struct RecipeStage: Codable, Sendable, Equatable {
         self.sparsity = sparsity
     }
 
+    /// A `rotation` stage (whole model, no scheme).
+    public init(rotation: RotationKnobs) {
+        self.algorithm = .rotation
+        self.scheme = SparsityKnobs.unusedScheme
+        self.targets = ["Linear"]
+        self.ignore = []
+        self.rotation = rotation
+    }
+
     enum CodingKeys: String, CodingKey {
         case algorithm, scheme, targets, ignore
         case blockSize = "block_size"
@@ -158,11 +188,21 @@ public struct RecipeStage: Codable, Sendable, Equatable {
         case perTensor = "per_tensor"
         case activations
         case sparsity
+        case mode, seed, steps, momentum, samples
+        case onlineDownProjection = "online_down_proj"
+        case onlineQueryKey = "online_query_key"
+        case learningRate = "learning_rate"
+        case sequenceLength = "sequence_length"
     }
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         algorithm = try container.decode(Algorithm.self, forKey: .algorithm)
+        if algorithm == .rotation {
+            (scheme, targets, ignore, gptq, sparsity) = (SparsityKnobs.unusedScheme, ["Linear"], [], nil, nil)
+            rotation = try RotationKnobs(from: container)
+            return
+        }
         targets = try container.decodeIfPresent([String].self, forKey: .targets) ?? ["Linear"]
         ignore = try container.decodeIfPresent([String].self, forKey: .ignore) ?? []
         if algorithm.prunes {
@@ -179,7 +219,7 @@ public struct RecipeStage: Codable, Sendable, Equatable {
             : try container.decode(QuantizationScheme.self, forKey: .scheme)
         activationAware = try ActivationAwareKnobs(algorithm: algorithm, container: container)
         switch algorithm {
-        case .rtn, .absmax, .smoothquant, .awq, .magnitude, .wanda, .sparsegpt:
+        case .rtn, .absmax, .smoothquant, .awq, .magnitude, .wanda, .sparsegpt, .rotation:
             gptq = nil
         case .gptq:
             let defaults = GPTQKnobs()
@@ -194,6 +234,10 @@ public struct RecipeStage: Codable, Sendable, Equatable {
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(algorithm, forKey: .algorithm)
+        if let rotation {
+            try rotation.encode(into: &container)
+            return
+        }
         if let sparsity {
             try container.encode(targets, forKey: .targets)
             try container.encode(ignore, forKey: .ignore)

@@ -58,7 +58,7 @@ public struct ActivationAwareKnobs: Sendable, Equatable {
             searchSamples = try container.decodeIfPresent(Int.self, forKey: .searchSamples)
         case .absmax:
             perTensor = try container.decodeIfPresent(Bool.self, forKey: .perTensor) ?? perTensor
-        case .rtn, .gptq, .magnitude, .wanda, .sparsegpt:
+        case .rtn, .gptq, .magnitude, .wanda, .sparsegpt, .rotation:
             break
         }
         if algorithm.quantizesWeights {
@@ -77,7 +77,7 @@ public struct ActivationAwareKnobs: Sendable, Equatable {
             try container.encodeIfPresent(searchSamples, forKey: .searchSamples)
         case .absmax:
             try container.encode(perTensor, forKey: .perTensor)
-        case .rtn, .gptq, .magnitude, .wanda, .sparsegpt:
+        case .rtn, .gptq, .magnitude, .wanda, .sparsegpt, .rotation:
             break
         }
         if let activations { try container.encode(activations, forKey: .activations) }
@@ -111,7 +111,7 @@ extension RecipeStage {
                     path: path, line: nil, field: field + ".scheme",
                     detail: "absmax quantization is symmetric and per channel or per tensor: use symmetric: true, group_size: -1")
             }
-        case .rtn, .gptq, .magnitude, .wanda, .sparsegpt:
+        case .rtn, .gptq, .magnitude, .wanda, .sparsegpt, .rotation:
             break
         }
         if let activations = knobs.activations {

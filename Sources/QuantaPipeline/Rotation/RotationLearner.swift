@@ -24,8 +24,15 @@ public struct RotationLearner {
     let weights: [DecoderLayerWeights]
     /// Fake quantization of every rotated decoder weight (`nil`: full precision).
     public var weightQuantizer: ((Matrix) throws -> Matrix)?
-    /// Fake quantization of every decoder linear's input rows (`nil`: full precision).
-    public var activationQuantizer: ((inout Matrix) -> Void)?
+    /// Fake quantization at each site of the decoder (linear inputs, keys, values; `nil`: full
+    /// precision). With `onlineDownProjection` the down-projection input arrives Hadamard-
+    /// transformed, with `queryKeyRotation` the keys per head, as the deployed model sees them.
+    public var quantizer: ((inout Matrix, DecoderQuantizationSite) -> Void)?
+    /// R4: `down_proj` weights are quantized as `W·H` and its inputs as `H x` (exact in float;
+    /// only the quantization sees the Hadamard domain).
+    public var onlineDownProjection = false
+    /// R3: keys are quantized in the per-head Hadamard domain.
+    public var queryKeyRotation = false
 
     /// A learner over `model`, whose norms must be folded and whose linears dense.
     public init(model: TransformerModel) throws(PipelineError) {
@@ -63,6 +70,7 @@ public struct RotationLearner {
         var intermediates: [(value: Matrix, output: Matrix)] = []
         // Rotary tables for this window, built once per layer and reused by the backward pass.
         let geometries = layers.map { RotationTrainingGraph.geometry(of: $0, tokens: tokens) }
+        let siteQuantizer = deployedQuantizer
         for index in layers.indices {
             let original = weights[index]
             let quantize: (Matrix) throws -> Matrix = { try weightQuantizer?($0) ?? $0 }
@@ -75,11 +83,11 @@ public struct RotationLearner {
                 output: try quantize(try RotationMath.rotatingInputBlocks(of: outputRotated, by: perHead[index])),
                 gate: try quantize(try BLAS.multiply(original.gate, residual)),
                 up: try quantize(try BLAS.multiply(original.up, residual)),
-                down: try quantize(try BLAS.multiply(residual, transposeA: true, original.down)),
+                down: try quantizeDown(try BLAS.multiply(residual, transposeA: true, original.down)),
                 inputGain: original.inputGain, postAttentionGain: original.postAttentionGain)
             let (output, tape) = try DecoderBackward.forward(
                 hidden, weights: layerWeights, geometry: geometries[index],
-                activationQuantizer: activationQuantizer)
+                quantizer: siteQuantizer)
             hidden = output
             tapes.append(tape)
             rotated.append(layerWeights)
@@ -122,12 +130,48 @@ public struct RotationLearner {
         return (loss, residualGradient, perHeadGradients)
     }
 
+    /// The down-projection weight as the deployed model quantizes it: in the Hadamard domain
+    /// with R4 (`Q(W·H)·H`, so the float product is unchanged), directly otherwise.
+    func quantizeDown(_ weight: Matrix) throws -> Matrix {
+        guard let weightQuantizer else { return weight }
+        guard onlineDownProjection else { return try weightQuantizer(weight) }
+        var rotated = weight
+        try Hadamard.transformRows(of: &rotated)
+        var quantized = try weightQuantizer(rotated)
+        try Hadamard.transformRows(of: &quantized)
+        return quantized
+    }
+
+    /// `quantizer` with the online Hadamards around the sites they precede.
+    var deployedQuantizer: ((inout Matrix, DecoderQuantizationSite) -> Void)? {
+        guard let quantizer else { return nil }
+        let (down, key) = (onlineDownProjection, queryKeyRotation)
+        let headDimension = layers.first?.attention.headDimension ?? 1
+        return { matrix, site in
+            let hadamard = (site == .downProjectionInput && down) || (site == .key && key)
+            guard hadamard else { return quantizer(&matrix, site) }
+            // Sizes were checked when the plan was built; a failure leaves the values unrotated.
+            let width = site == .key ? headDimension : matrix.columns
+            try? Self.transformBlocks(&matrix, width: width)
+            quantizer(&matrix, site)
+            try? Self.transformBlocks(&matrix, width: width)
+        }
+    }
+
+    /// The orthonormal Hadamard of every `width`-wide block of every row.
+    static func transformBlocks(_ matrix: inout Matrix, width: Int) throws {
+        var blocks = try Matrix(rows: matrix.values.count / width, columns: width, values: matrix.values)
+        try Hadamard.transformRows(of: &blocks)
+        matrix.values = blocks.values
+    }
+
     /// Runs `steps` Cayley SGD steps from `initial` (R1 and one R2 per layer, or one shared
-    /// R2 that is copied per layer), cycling through `windows`; returns the learned plan and the
-    /// loss of every step.
+    /// R2 that is copied per layer), cycling through `windows`, the learning rate decayed
+    /// linearly to zero when `linearDecay` (SpinQuant's schedule); returns the learned plan and
+    /// the loss of every step.
     public func train(
         windows: [[Int]], initial: RotationPlan, steps: Int, learningRate: Float, momentum: Float,
-        log: (String) -> Void = { _ in }
+        linearDecay: Bool = false, log: (String) -> Void = { _ in }
     ) throws -> (plan: RotationPlan, losses: [Double]) {
         guard var residual = initial.residual, !initial.perHead.isEmpty, !windows.isEmpty else {
             throw PipelineError.unsupported(detail: "rotation learning starts from an R1, an R2 and calibration windows")
@@ -140,6 +184,11 @@ public struct RotationLearner {
             let (loss, residualGradient, perHeadGradients) = try lossAndGradients(
                 window: windows[step % windows.count], residual: residual, perHead: perHead)
             losses.append(loss)
+            if linearDecay {
+                let rate = learningRate * Float(steps - step) / Float(steps)
+                residualOptimizer.learningRate = rate
+                for index in perHeadOptimizers.indices { perHeadOptimizers[index].learningRate = rate }
+            }
             try residualOptimizer.step(rotation: &residual, gradient: residualGradient)
             for index in perHead.indices {
                 try perHeadOptimizers[index].step(rotation: &perHead[index], gradient: perHeadGradients[index])

@@ -1,0 +1,137 @@
+import Foundation
+import QuantaAlgorithms
+import QuantaFormats
+import QuantaModel
+import QuantaTensor
+
+/// The recipe's `rotation` stage and `kv_cache` inside the sequential run: before the layer
+/// loop the whole model is norm-folded and rotated (randomized Hadamard R1/R2, or R1/R2
+/// learned with Cayley SGD on the quantized model's loss), R4 wraps every `down_proj`; the
+/// run-time parts (R3, R4, KV cache) are recorded for the writers and the runtime.
+extension SequentialQuantizer {
+    /// What the quantized model adds at run time: R3/R4 from the rotation stage and the
+    /// recipe's KV cache (group size defaulting to the head dimension).
+    func runtimeTransforms(headDimension: Int) throws -> RuntimeTransforms {
+        var transforms = RuntimeTransforms()
+        if let rotation = recipe.rotation {
+            transforms.onlineDownProjection = rotation.onlineDownProjection
+            transforms.queryKeyRotation = rotation.queryKeyRotation
+        }
+        if let cache = recipe.kvCache {
+            transforms.keyValueCache = try KeyValueQuantizer(
+                bits: cache.bits, groupSize: cache.groupSize ?? headDimension, symmetric: cache.symmetric,
+                clipRatio: Float(cache.clipRatio))
+        }
+        return transforms
+    }
+
+    /// Folds the norms and fuses the rotation stage's R1, R2 (and R4) into `model`; learns R1/R2
+    /// from `windows` in `learned` mode. Does nothing without a rotation stage.
+    func rotate(model: inout TransformerModel, windows: [[Int]], runtime: RuntimeTransforms) throws {
+        guard let knobs = recipe.rotation else { return }
+        let start = DispatchTime.now().uptimeNanoseconds
+        let attention = model.layers[0].attention
+        try ModelRotation.foldNorms(&model)
+        var plan = try RotationPlan.randomizedHadamard(
+            hiddenSize: model.hiddenSize, headDimension: attention.headDimension, seed: knobs.seed,
+            onlineDownProjection: knobs.onlineDownProjection)
+        if knobs.mode == .learned {
+            plan = try learnedPlan(model: model, start: plan, windows: windows, knobs: knobs, runtime: runtime)
+        }
+        try ModelRotation.rotate(&model, plan: plan)
+        log(String(format: "rotation (%@, R1 %d×%d, R2 %d×%d%@%@): %.1f s", knobs.mode.rawValue, model.hiddenSize,
+                   model.hiddenSize, attention.headDimension, attention.headDimension,
+                   knobs.onlineDownProjection ? ", online R4" : "", knobs.queryKeyRotation ? ", online R3" : "",
+                   Self.seconds(since: start)))
+    }
+
+    /// SpinQuant: R1 and per-layer R2 trained from `start` to minimize the cross-entropy of the
+    /// model as the first quantizing stage will quantize it (weights by round-to-nearest with
+    /// its scheme, its activations per token, the KV cache), with R3/R4 in place.
+    private func learnedPlan(
+        model: TransformerModel, start: RotationPlan, windows: [[Int]], knobs: RotationKnobs, runtime: RuntimeTransforms
+    ) throws -> RotationPlan {
+        guard let stage = recipe.stages.first(where: { $0.algorithm.quantizesWeights }) else {
+            throw PipelineError.unsupported(detail: "learned rotations need a quantizing stage after the rotation")
+        }
+        let samples = windows.prefix(knobs.samples).map { Array($0.prefix(knobs.sequenceLength)) }
+        guard !samples.isEmpty else {
+            throw PipelineError.unsupported(detail: "learned rotations need calibration windows; give --calibration")
+        }
+        let learner = try RotationLearner(model: model, quantizingAs: stage, runtime: runtime, knobs: knobs)
+        log("learning rotations: \(knobs.steps) steps over \(samples.count) windows of \(samples[0].count) tokens")
+        let (plan, losses) = try learner.train(
+            windows: samples, initial: start, steps: knobs.steps, learningRate: Float(knobs.learningRate),
+            momentum: Float(knobs.momentum), linearDecay: true, log: log)
+        if let first = losses.first, let last = losses.last {
+            log(String(format: "rotation loss %.4f → %.4f", first, last))
+        }
+        return plan
+    }
+
+    /// Every dense tensor of a rotated model the writers must replace or add: the embedding,
+    /// the (now untied) head, every norm gain and every linear left in full precision (an R4
+    /// `down_proj`'s stored weight is `W · H`).
+    static func rotatedTensors(of model: TransformerModel) throws -> [NamedTensor] {
+        guard let head = model.head as? DenseLinear else {
+            throw PipelineError.unsupported(detail: "lm_head must stay in full precision in a rotated model")
+        }
+        var tensors = [
+            NamedTensor(name: "model.embed_tokens.weight", tensor: try model.embedding.tensor()),
+            NamedTensor(name: "model.norm.weight", tensor: try Tensor(shape: [model.finalNorm.weight.count], values: model.finalNorm.weight)),
+            NamedTensor(name: "lm_head.weight", tensor: try head.weight.tensor()),
+        ]
+        for layer in model.layers {
+            tensors.append(NamedTensor(
+                name: layer.name + ".input_layernorm.weight",
+                tensor: try Tensor(shape: [layer.inputNorm.weight.count], values: layer.inputNorm.weight)))
+            tensors.append(NamedTensor(
+                name: layer.name + ".post_attention_layernorm.weight",
+                tensor: try Tensor(shape: [layer.postAttentionNorm.weight.count], values: layer.postAttentionNorm.weight)))
+            for suffix in LayerPlan.sequentialGroups.joined() {
+                var linear = layer[keyPath: DecoderLayer.linearPath(suffix)]
+                if let wrapped = linear as? HadamardInputLinear { linear = wrapped.inner }
+                guard let dense = linear as? DenseLinear else { continue }
+                tensors.append(NamedTensor(name: "\(layer.name).\(suffix).weight", tensor: try dense.weight.tensor()))
+                if let bias = dense.bias {
+                    tensors.append(NamedTensor(name: "\(layer.name).\(suffix).bias", tensor: try Tensor(shape: [bias.count], values: bias)))
+                }
+            }
+        }
+        return tensors
+    }
+}
+
+extension RotationLearner {
+    /// A learner whose loss is that of the deployed quantized model: weights rounded to
+    /// `stage`'s scheme by round-to-nearest (min-max ranges — the clipping search would dominate
+    /// each step, and the quantizing stage searches on the final rotation anyway — with f16
+    /// scales as stored), activations per token at `stage`'s bits (static scales do not exist
+    /// while the rotation changes), the KV cache of `runtime`, and R3/R4 as `knobs` say.
+    public init(
+        model: TransformerModel, quantizingAs stage: RecipeStage, runtime: RuntimeTransforms, knobs: RotationKnobs
+    ) throws {
+        try self.init(model: model)
+        var scheme = stage.scheme
+        scheme.clipping = .none
+        weightQuantizer = { try RoundToNearest.quantize(weight: $0, scheme: scheme).withHalfPrecisionScales().dequantized }
+        let activation = stage.activationAware.activations.map { ActivationScheme(bits: $0.bits, granularity: .perToken) }
+        let cache = runtime.keyValueCache
+        if activation != nil || cache != nil {
+            quantizer = { matrix, site in
+                switch site {
+                case .key, .value:
+                    cache?.fakeQuantize(&matrix)
+                case .attentionInput, .outputProjectionInput, .feedForwardInput, .downProjectionInput:
+                    guard let activation else { return }
+                    let (rows, columns) = (matrix.rows, matrix.columns)
+                    matrix.values.withUnsafeMutableBufferPointer {
+                        activation.fakeQuantize($0.baseAddress!, rows: rows, columns: columns)
+                    }
+                }
+            }
+        }
+        onlineDownProjection = knobs.onlineDownProjection
+        queryKeyRotation = knobs.queryKeyRotation
+    }
+}
