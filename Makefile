@@ -7,6 +7,8 @@
 #   make report-all every recipe under recipes/ → one table
 #   make report-bits containers of $(BITS_RECIPES), llamacpp protocol (40 chunks): ppl against
 #                   bits per weight beside llama.cpp's rows from $(SHARED)/fixtures/llamacpp.json
+#   make report-rotation  W4A4KV4 without rotation / QuaRot / SpinQuant and W4A16 SpinQuant
+#                   (gptq protocol, $(EVAL_WINDOWS) windows) → one table
 
 SWIFT        ?= swift
 PYTHON       ?= python3
@@ -26,6 +28,7 @@ SHARED       ?= ../shared
 BITS_RECIPES ?= w4a16-rtn-g128 w4a16-gptq-g128 w4a16-gptq-g128-actorder w4a16-gptq-g128-actorder-static \
 	w4a16-gptq-perchannel w3a16-rtn-g128 w3a16-gptq-g128 w3a16-gptq-g128-actorder
 BITS_WINDOWS ?= 40
+ROTATION_RECIPES ?= w4a4kv4-rtn w4a4kv4-quarot w4a4kv4-spinquant w4a16-gptq-g128 w4a16-spinquant-gptq-g128
 RELEASE      := $(SWIFT) build -c release
 QUANTA       := .build/release/quanta
 TEST_FLAGS   := -c release --disable-testable-imports
@@ -36,7 +39,7 @@ export OPENBLAS_NUM_THREADS ?= 1
 
 PYTHON_PACKAGES := tokenizers transformers safetensors gguf
 
-.PHONY: all deps pydeps model build convert inspect quantize eval report report-all report-bits test test-unit test-model \
+.PHONY: all deps pydeps model build convert inspect quantize eval report report-all report-bits report-rotation test test-unit test-model \
 	validate-fp bench bench-quantize bench-sparse clean
 
 all: report
@@ -109,6 +112,10 @@ report: $(OUT)/eval/fp.$(EVAL_TAG).json $(OUT)/eval/$(RECIPE).$(EVAL_TAG).json
 report-all: $(OUT)/eval/fp.$(EVAL_TAG).json $(foreach r,$(RECIPES),$(OUT)/eval/$(r).$(EVAL_TAG).json)
 	$(QUANTA) report $^ > $(OUT)/report.$(EVAL_TAG).md
 	cat $(OUT)/report.$(EVAL_TAG).md
+
+report-rotation: $(OUT)/eval/fp.$(EVAL_TAG).json $(foreach r,$(ROTATION_RECIPES),$(OUT)/eval/$(r).$(EVAL_TAG).json)
+	$(QUANTA) report $^ > $(OUT)/report-rotation.$(EVAL_TAG).md
+	cat $(OUT)/report-rotation.$(EVAL_TAG).md
 
 ## Quality per bit: packed containers, llamacpp protocol (chunks of 512, second half scored),
 ## first $(BITS_WINDOWS) chunks, beside llama.cpp's own rows (read from the fixture, labelled).

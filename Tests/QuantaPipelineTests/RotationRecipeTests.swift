@@ -16,7 +16,7 @@ import Testing
         #expect(spin.stages.map(\.algorithm) == [.rotation, .gptq])
         let knobs = try #require(spin.rotation)
         #expect(knobs.mode == .learned && knobs.onlineDownProjection && knobs.queryKeyRotation)
-        #expect(knobs.steps == 60 && knobs.samples == 8 && knobs.sequenceLength == 256 && knobs.learningRate == 1.5)
+        #expect(knobs.steps == 32 && knobs.samples == 32 && knobs.sequenceLength == 256 && knobs.learningRate == 1.5)
         #expect(spin.kvCache == KeyValueCacheKnobs(bits: 4))
         #expect(spin.stages[1].activationAware.activations == ActivationScheme(bits: 4))
         let round = try Recipe.parse(String(decoding: spin.encodedJSON(), as: UTF8.self), path: "json")

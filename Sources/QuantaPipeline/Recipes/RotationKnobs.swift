@@ -8,14 +8,16 @@ import QuantaAlgorithms
 ///       seed: 0                  # random signs of the Hadamard R1/R2 (and learning's start)
 ///       online_down_proj: true   # R4: online Hadamard before every down_proj
 ///       online_query_key: true   # R3: online Hadamard on queries and keys after RoPE
-///       steps: 60                # learned only: Cayley SGD steps, one window each
+///       steps: 32                # learned only: Cayley SGD steps, one window each
 ///       learning_rate: 1.5       # learned only (SpinQuant's default), decayed linearly to 0
 ///       momentum: 0              # learned only
-///       samples: 8               # learned only: calibration windows cycled through
+///       samples: 32              # learned only: calibration windows cycled through
 ///       sequence_length: 256     # learned only: tokens of each window used
 ///
 /// Learning fake-quantizes what the next quantizing stage will quantize (its weight scheme by
-/// round-to-nearest and its `activations`) and the recipe's `kv_cache`.
+/// round-to-nearest with min-max ranges, its `activations`) and the recipe's `kv_cache`; the
+/// rotations fit that quantizer, so the quantizing stage should use min-max ranges too (on
+/// SmolLM2 a rotation learned for min-max ranges gained nothing under MSE clipping).
 public struct RotationKnobs: Sendable, Equatable {
     public enum Mode: String, Codable, Sendable, CaseIterable {
         case hadamard
@@ -26,10 +28,10 @@ public struct RotationKnobs: Sendable, Equatable {
     public var seed: UInt64 = 0
     public var onlineDownProjection = true
     public var queryKeyRotation = true
-    public var steps = 60
+    public var steps = 32
     public var learningRate = 1.5
     public var momentum = 0.0
-    public var samples = 8
+    public var samples = 32
     public var sequenceLength = 256
 
     public init(mode: Mode = .hadamard, seed: UInt64 = 0, onlineDownProjection: Bool = true, queryKeyRotation: Bool = true) {

@@ -64,7 +64,14 @@ extension SequentialQuantizer {
             windows: samples, initial: start, steps: knobs.steps, learningRate: Float(knobs.learningRate),
             momentum: Float(knobs.momentum), linearDecay: true, log: log)
         if let first = losses.first, let last = losses.last {
-            log(String(format: "rotation loss %.4f → %.4f", first, last))
+            log(String(format: "rotation loss %.4f → %.4f (training windows)", first, last))
+        }
+        // A calibration window the training did not see, before and after: whether it generalizes.
+        if windows.count > samples.count {
+            let heldOut = Array(windows[samples.count].prefix(knobs.sequenceLength))
+            let before = try learner.loss(window: heldOut, plan: start)
+            let after = try learner.loss(window: heldOut, plan: plan)
+            log(String(format: "rotation held-out window loss %.4f → %.4f", before, after))
         }
         return plan
     }
@@ -103,6 +110,15 @@ extension SequentialQuantizer {
 }
 
 extension RotationLearner {
+    /// The quantized model's loss on `window` under `plan` (one shared R2 is used for every layer).
+    public func loss(window: [Int], plan: RotationPlan) throws -> Double {
+        guard let residual = plan.residual, let first = plan.perHead.first else {
+            throw PipelineError.unsupported(detail: "a rotation plan for the learner needs R1 and R2")
+        }
+        let perHead = plan.perHead.count == 1 ? Array(repeating: first, count: layers.count) : plan.perHead
+        return try lossAndGradients(window: window, residual: residual, perHead: perHead).loss
+    }
+
     /// A learner whose loss is that of the deployed quantized model: weights rounded to
     /// `stage`'s scheme by round-to-nearest (min-max ranges — the clipping search would dominate
     /// each step, and the quantizing stage searches on the final rotation anyway — with f16
