@@ -46,18 +46,21 @@ extension LoadedModel {
 }
 
 extension LoadedModel {
-    /// A container linear with run-time activation quantization: 8-bit symmetric
-    /// per-channel weights with 8-bit activations run on the int8 kernels (`Int8Linear`);
-    /// any other combination (W4A8 …) runs the packed kernels on fake-quantized inputs.
-    static func activationLinear(
+    /// A container linear with run-time activation quantization. Symmetric per-channel
+    /// weights (one group per row, no input permutation, zero point `2^(bits−1)`) of 2…8 bits
+    /// with 2…8-bit activations run on the integer kernels (`Int8Linear`: W8A8 natively,
+    /// W4A4 / W4A8 / W8A4 … as int8 kernels on low-bit operands, one byte per weight).
+    /// Grouped or asymmetric weights, or act-order permutations, keep the fake-quant path:
+    /// the packed kernels (`PackedLinear`) on fake-quantized float inputs.
+    public static func activationLinear(
         _ weights: PackedWeights, activation: ActivationScheme, bias: [Float]?, context: ComputeContext, name: String
     ) throws -> any LinearOperator {
-        if weights.bits == 8, weights.symmetric, activation.bits == 8, weights.groupCount == 1,
-            weights.inputPermutation == nil
+        if weights.symmetric, weights.groupCount == 1, weights.inputPermutation == nil, (2...8).contains(activation.bits),
+            weights.unpackedZeroPoints().allSatisfy({ Int($0) == weights.traits.symmetricZeroPoint })
         {
             return try Int8Linear(
-                unsignedCodes: weights.unpackedCodes(), weightScales: weights.scaleValues(), bias: bias,
-                inputCount: weights.inputCount, outputCount: weights.outputCount, activation: activation,
+                unsignedCodes: weights.unpackedCodes(), bits: weights.bits, weightScales: weights.scaleValues(),
+                bias: bias, inputCount: weights.inputCount, outputCount: weights.outputCount, activation: activation,
                 context: context, name: name)
         }
         let packed = try PackedLinear(

@@ -15,7 +15,8 @@ public struct ActivationScheme: Sendable, Equatable, Hashable, Codable {
         case perTensor = "per_tensor"
     }
 
-    /// Integer width: 8 (the int8 runtime path) or 4…8 in simulation.
+    /// Integer width, 2…8 (codes in ±(2^(bits−1) − 1)). The runtime's integer kernels
+    /// (`Int8Linear`) take any of them; 4 is the "A4" of W4A4.
     public var bits: Int
     public var granularity: Granularity
     /// The static scale (`perTensor` only; set by calibration).
@@ -53,30 +54,40 @@ public struct ActivationScheme: Sendable, Equatable, Hashable, Codable {
         try container.encodeIfPresent(staticScale, forKey: .staticScale)
     }
 
+    /// The scale every row uses under `perTensor` (the static scale, kept positive), or nil
+    /// for `perToken`. Shared by `fakeQuantize` and the integer kernels so both round alike.
+    public var tensorScale: Float? {
+        granularity == .perTensor ? max(staticScale ?? Self.minimumRange, Float.leastNormalMagnitude) : nil
+    }
+
+    /// The scale of one row: `tensorScale`, or per token `max(max|x|, 1e-5) / maximumMagnitude`.
+    @inlinable
+    public func scale(ofRow values: UnsafePointer<Float>, count: Int) -> Float {
+        if let tensorScale { return tensorScale }
+        var largest: Float = 0
+        for index in 0..<count { largest = max(largest, abs(values[index])) }
+        return max(largest, Self.minimumRange) / maximumMagnitude
+    }
+
+    /// The integer code of `value` at `scale`: `clamp(round(value / scale), ±magnitude)`,
+    /// rounding half to even. The one rounding rule of the simulation and the integer kernels.
+    @inlinable @inline(__always)
+    public static func code(_ value: Float, scale: Float, magnitude: Float) -> Float {
+        min(max((value / scale).rounded(.toNearestOrEven), -magnitude), magnitude)
+    }
+
     /// Quantize-dequantizes `rows` rows of `columns` values in place.
     public func fakeQuantize(_ values: UnsafeMutablePointer<Float>, rows: Int, columns: Int) {
         let magnitude = maximumMagnitude
-        switch granularity {
-        case .perToken:
-            for row in 0..<rows {
-                let start = values + row * columns
-                var largest: Float = 0
-                for column in 0..<columns { largest = max(largest, abs(start[column])) }
-                let scale = max(largest, Self.minimumRange) / magnitude
-                Self.fakeQuantize(start, count: columns, scale: scale, magnitude: magnitude)
-            }
-        case .perTensor:
-            let scale = max(staticScale ?? Self.minimumRange, Float.leastNormalMagnitude)
-            Self.fakeQuantize(values, count: rows * columns, scale: scale, magnitude: magnitude)
+        for row in 0..<rows {
+            let start = values + row * columns
+            Self.fakeQuantize(start, count: columns, scale: scale(ofRow: start, count: columns), magnitude: magnitude)
         }
     }
 
     /// `clamp(round(x / scale), −magnitude, magnitude) · scale` element-wise.
     @inlinable
     static func fakeQuantize(_ values: UnsafeMutablePointer<Float>, count: Int, scale: Float, magnitude: Float) {
-        for index in 0..<count {
-            let code = min(max((values[index] / scale).rounded(.toNearestOrEven), -magnitude), magnitude)
-            values[index] = code * scale
-        }
+        for index in 0..<count { values[index] = code(values[index], scale: scale, magnitude: magnitude) * scale }
     }
 }

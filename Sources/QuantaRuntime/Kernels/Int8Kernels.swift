@@ -1,8 +1,11 @@
 import CQuantaKernels
 import Foundation
+import QuantaTensor
 
-/// Integer kernels of the W8A8 path: activations quantized per token to int8, int8 × int8
-/// products accumulated exactly in int32, scales applied in the epilogue
+/// Integer kernels of the W8A8 path and of lower widths (W4A4, W4A8, W8A4 …, "int8 kernels
+/// on low-bit operands": codes of at most 8 bits held in int8 lanes): activations quantized
+/// per token to integers, int8 × int8 products accumulated exactly in int32, scales applied
+/// in the epilogue
 /// `y[r, o] = Float(acc[r, o]) · (activationScale[r] · weightScale[o]) (+ bias[o])`.
 ///
 /// The fast paths use AVX-512 VNNI (`vpdpbusd`, C kernels in `CQuantaKernels`) when the CPU
@@ -38,23 +41,19 @@ public enum Int8Kernels {
         return SIMD4(sums.0, sums.1, sums.2, sums.3)
     }
 
-    /// Quantizes `count` values to int8 with `scale = max(max|x|, 1e-5) / 127` (or the given
-    /// static scale) and returns the scale: `codes[i] = clamp(round(x[i] / scale), −127, 127)`.
+    /// Quantizes `count` values to `activation.bits`-bit integers held in int8 and returns
+    /// the scale: `scale = activation.scale(ofRow:)` (per token `max(max|x|, 1e-5) / m`, or
+    /// the static per-tensor scale) and `codes[i] = clamp(round(x[i] / scale), −m, m)` with
+    /// `m = 2^(bits−1) − 1` (127 for A8, 7 for A4), ties to even — the rounding of
+    /// `ActivationScheme.fakeQuantize`.
     @inlinable
     public static func quantizeRow(
-        _ values: UnsafePointer<Float>, count: Int, staticScale: Float?, into codes: UnsafeMutablePointer<Int8>
+        _ values: UnsafePointer<Float>, count: Int, activation: ActivationScheme, into codes: UnsafeMutablePointer<Int8>
     ) -> Float {
-        let scale: Float
-        if let staticScale {
-            scale = staticScale
-        } else {
-            var largest: Float = 0
-            for index in 0..<count { largest = max(largest, abs(values[index])) }
-            scale = max(largest, 1e-5) / 127
-        }
+        let scale = activation.scale(ofRow: values, count: count)
+        let magnitude = activation.maximumMagnitude
         for index in 0..<count {
-            let code = min(max((values[index] / scale).rounded(.toNearestOrEven), -127), 127)
-            codes[index] = Int8(code)
+            codes[index] = Int8(ActivationScheme.code(values[index], scale: scale, magnitude: magnitude))
         }
         return scale
     }
