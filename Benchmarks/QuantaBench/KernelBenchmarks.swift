@@ -35,14 +35,18 @@ func randomPacked(bits: Int, out: Int, in inputs: Int, context: ComputeContext) 
         zeros: randomStorage(layout.zeroByteCount, &random), context: context)
 }
 
-/// A W8A8 operator with random int8 codes, per-row scales and per-token activations.
-private func randomInt8(out: Int, in inputs: Int, context: ComputeContext) throws -> Int8Linear {
-    var random = RandomGenerator(seed: 8)
-    let codes = (0..<(out * inputs)).map { _ in Int8(random.nextInt(below: 255) - 127) }
+/// An integer operator (W8A8, or W4A4 on the same int8 kernels) with random codes of
+/// `weightBits`, per-row scales and per-token `activationBits` activations.
+private func randomInteger(weightBits: Int = 8, activationBits: Int = 8, out: Int, in inputs: Int, context: ComputeContext)
+    throws -> Int8Linear
+{
+    var random = RandomGenerator(seed: UInt64(weightBits))
+    let levels = (1 << weightBits) - 1
+    let codes = (0..<(out * inputs)).map { _ in Int8(random.nextInt(below: levels) - levels / 2) }
     let scales = (0..<out).map { _ in random.nextFloat(in: 0.0001..<0.001) }
     return try Int8Linear(
-        weights: codes, weightScales: scales, bias: nil, inputCount: inputs, outputCount: out,
-        activation: ActivationScheme(), context: context)
+        weights: codes, weightScales: scales, bias: nil, inputCount: inputs, outputCount: out, weightBits: weightBits,
+        activation: ActivationScheme(bits: activationBits), context: context)
 }
 
 /// Seconds per call of `operation` on `rows` rows: best of `runs` loops of `repeats` calls.
@@ -64,12 +68,12 @@ func secondsPerCall(_ operation: any LinearOperator, rows: Int, runs: Int, repea
     return bestTime
 }
 
-/// Runs the kernel benchmarks and prints one table.
-func printKernelBenchmarks(runs: Int = 5) throws {
+/// Runs the kernel benchmarks on `threadCounts` threads and prints one table.
+func printKernelBenchmarks(runs: Int = 5, threadCounts: [Int] = [1, 2]) throws {
     let shapes = [("attn q/o 576×576", 576, 576), ("mlp down 576×1536", 576, 1536), ("mlp up 1536×576", 1536, 576),
                   ("lm head 49152×576", 49152, 576)]
     var lines: [String] = []
-    for threads in [1, 2] {
+    for threads in threadCounts {
         let context = ComputeContext(threadCount: threads)
         ComputeContext.applyBLASThreadCount(threads)
         for (label, out, inputs) in shapes {
@@ -96,10 +100,15 @@ func printKernelBenchmarks(runs: Int = 5) throws {
                                         label, threads, bits, integerTime * 1e6, bytes / integerTime / 1e9, denseGEMV / integerTime))
                 }
             }
-            let int8 = try randomInt8(out: out, in: inputs, context: context)
+            let int8 = try randomInteger(out: out, in: inputs, context: context)
             let int8Time = secondsPerCall(int8, rows: 1, runs: runs, repeats: gemvRepeats)
             lines.append(String(format: "| %@ | %d | W8A8 int8×int8 GEMV | %.1f µs | %.1f GB/s | %.2f× |", label, threads,
                                 int8Time * 1e6, Double(out * inputs) / int8Time / 1e9, denseGEMV / int8Time))
+            // W4A4 runs the same int8 kernels on 4-bit codes (one byte per weight, 7-level activations).
+            let w4a4 = try randomInteger(weightBits: 4, activationBits: 4, out: out, in: inputs, context: context)
+            let w4a4Time = secondsPerCall(w4a4, rows: 1, runs: runs, repeats: gemvRepeats)
+            lines.append(String(format: "| %@ | %d | W4A4 on int8 kernels GEMV | %.1f µs | %.1f GB/s | %.2f× |", label,
+                                threads, w4a4Time * 1e6, Double(out * inputs) / w4a4Time / 1e9, denseGEMV / w4a4Time))
             let gemmRuns = out * inputs > 10_000_000 ? 2 : runs
             let denseGEMM = secondsPerCall(dense, rows: 512, runs: gemmRuns, repeats: 1)
             lines.append(String(format: "| %@ | %d | f32 GEMM 512 rows | %.2f ms | %.1f GFLOP/s | 1.00× |", label, threads,
@@ -116,6 +125,9 @@ func printKernelBenchmarks(runs: Int = 5) throws {
             let int8GEMM = secondsPerCall(int8, rows: 512, runs: gemmRuns, repeats: 1)
             lines.append(String(format: "| %@ | %d | W8A8 int8×int8 GEMM 512 rows | %.2f ms | %.1f GOP/s | %.2f× |", label,
                                 threads, int8GEMM * 1e3, flops / int8GEMM / 1e9, denseGEMM / int8GEMM))
+            let w4a4GEMM = secondsPerCall(w4a4, rows: 512, runs: gemmRuns, repeats: 1)
+            lines.append(String(format: "| %@ | %d | W4A4 on int8 kernels GEMM 512 rows | %.2f ms | %.1f GOP/s | %.2f× |",
+                                label, threads, w4a4GEMM * 1e3, flops / w4a4GEMM / 1e9, denseGEMM / w4a4GEMM))
         }
     }
     ComputeContext.applyBLASThreadCount(1)

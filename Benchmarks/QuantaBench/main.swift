@@ -49,7 +49,11 @@ if let index = CommandLine.arguments.firstIndex(of: "--sparse") {
 }
 
 if CommandLine.arguments.contains("--kernels") {
-    do { try printKernelBenchmarks() } catch { print("kernel benchmarks failed: \(error)"); exit(1) }
+    // `--threads N` restricts the table to N threads (default: 1 and 2).
+    let threadCounts = CommandLine.arguments.firstIndex(of: "--threads").flatMap {
+        $0 + 1 < CommandLine.arguments.count ? Int(CommandLine.arguments[$0 + 1]).map { [$0] } : nil
+    } ?? [1, 2]
+    do { try printKernelBenchmarks(threadCounts: threadCounts) } catch { print("kernel benchmarks failed: \(error)"); exit(1) }
     exit(0)
 }
 
