@@ -32,33 +32,61 @@ public struct KeyValueQuantizer: Sendable, Equatable {
         self.clipRatio = clipRatio
     }
 
-    /// Rounds every group of `groupSize` consecutive values of `values` in place.
+    /// The largest code, `2^bits − 1`; codes are stored unsigned in `0 … maximumCode`.
+    public var maximumCode: Int { (1 << bits) - 1 }
+
+    /// Quantizes the `groupSize` values at `values` to unsigned codes and returns the group's
+    /// scale and zero point, with `value ≈ scale · (code − zero)` (`dequantized`).
+    /// Asymmetric: min-max range (times `clipRatio`), `zero = round(−min / scale)` (any
+    /// integer, not clamped, as QuaRot's reference), `code = clamp(round(x / scale) + zero,
+    /// 0, 2^bits − 1)`. Symmetric: absmax (times `clipRatio`) over `2^(bits−1) − 1` levels,
+    /// signed codes in `−2^(bits−1) … 2^(bits−1) − 1` stored with the offset `zero = 2^(bits−1)`.
+    @inlinable
+    public func quantizeGroup(_ values: UnsafePointer<Float>, into codes: UnsafeMutablePointer<UInt8>) -> (
+        scale: Float, zero: Float
+    ) {
+        var minimum = Float.infinity
+        var maximum = -Float.infinity
+        for index in 0..<groupSize {
+            minimum = min(minimum, values[index])
+            maximum = max(maximum, values[index])
+        }
+        if symmetric {
+            let limit = max(abs(minimum), abs(maximum)) * clipRatio
+            let half = Float((1 << (bits - 1)) - 1)
+            let scale = limit > 0 ? limit / half : 1
+            let offset = half + 1
+            for index in 0..<groupSize {
+                codes[index] = UInt8(min(max((values[index] / scale).rounded(), -offset), half) + offset)
+            }
+            return (scale, offset)
+        }
+        let levels = Float(maximumCode)
+        minimum *= clipRatio
+        maximum *= clipRatio
+        let scale = maximum > minimum ? (maximum - minimum) / levels : 1
+        let zero = (-minimum / scale).rounded()
+        for index in 0..<groupSize {
+            codes[index] = UInt8(min(max((values[index] / scale).rounded() + zero, 0), levels))
+        }
+        return (scale, zero)
+    }
+
+    /// The value a code stands for: `scale · (code − zero)` (exact integer difference, one rounding).
+    @inlinable @inline(__always)
+    public static func dequantized(_ code: UInt8, scale: Float, zero: Float) -> Float {
+        scale * (Float(code) - zero)
+    }
+
+    /// Rounds every group of `groupSize` consecutive values of `values` in place: what a
+    /// packed KV cache (`KVCache` with this quantizer) returns for them, bit for bit.
     public func fakeQuantize(_ values: UnsafeMutableBufferPointer<Float>) {
         precondition(values.count % groupSize == 0, "KV rows must be whole quantization groups")
-        let levels = Float((1 << bits) - 1)
-        for start in stride(from: 0, to: values.count, by: groupSize) {
-            var minimum = Float.infinity
-            var maximum = -Float.infinity
-            for index in start..<(start + groupSize) {
-                minimum = min(minimum, values[index])
-                maximum = max(maximum, values[index])
-            }
-            if symmetric {
-                let limit = max(abs(minimum), abs(maximum)) * clipRatio
-                let half = Float((1 << (bits - 1)) - 1)
-                let scale = limit > 0 ? limit / half : 1
-                for index in start..<(start + groupSize) {
-                    values[index] = scale * min(max((values[index] / scale).rounded(), -half - 1), half)
-                }
-            } else {
-                minimum *= clipRatio
-                maximum *= clipRatio
-                let scale = maximum > minimum ? (maximum - minimum) / levels : 1
-                let zero = (-minimum / scale).rounded()
-                for index in start..<(start + groupSize) {
-                    let code = min(max((values[index] / scale).rounded() + zero, 0), levels)
-                    values[index] = scale * (code - zero)
-                }
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: groupSize) { codes in
+            for start in stride(from: 0, to: values.count, by: groupSize) {
+                let group = values.baseAddress! + start
+                let (scale, zero) = quantizeGroup(group, into: codes.baseAddress!)
+                for index in 0..<groupSize { group[index] = Self.dequantized(codes[index], scale: scale, zero: zero) }
             }
         }
     }

@@ -19,7 +19,9 @@ public struct SelfAttention: Sendable {
     /// (`q·kᵀ` is unchanged; keys enter the cache rotated, so outliers are spread before KV
     /// quantization). QuaRot §4, SpinQuant §3.1.
     public var rotatesQueriesAndKeys = false
-    /// Simulated low-bit KV cache, applied to keys and values as they are produced.
+    /// Low-bit KV cache: keys and values are stored packed in a `KVCache` layer made with
+    /// this quantizer (`TransformerModel.makeCache`); without such a cache (prefill without
+    /// a cache, or an f32 cache) they are fake-quantized as they are produced, to the same values.
     public var keyValueQuantizer: KeyValueQuantizer?
 
     /// Query rows per attention block in prefill: each block multiplies only against the
@@ -67,7 +69,10 @@ public struct SelfAttention: Sendable {
         _ normalized: Matrix, positions: Range<Int>, cache: inout KVCache.Layer?, context: ComputeContext
     ) -> Matrix {
         let rows = normalized.rows
-        var (query, key, value) = projectAndRotate(normalized, positions: positions)
+        // A packed cache quantizes keys and values itself as it stores them.
+        let packedCache = cache?.quantizer != nil
+        precondition(!packedCache || cache!.quantizer == keyValueQuantizer, "the packed KV cache must use the attention's quantizer")
+        var (query, key, value) = projectAndRotate(normalized, positions: positions, quantizingKeysAndValues: !packedCache)
         var attended = Matrix(rows: rows, columns: heads * headDimension)
         if cache != nil {
             precondition(cache!.count == positions.lowerBound, "positions must continue the KV cache")
@@ -79,13 +84,10 @@ public struct SelfAttention: Sendable {
                 }
             }
             let layer = cache!
-            layer.keys.withUnsafeBufferPointer { keyBuffer in
-                layer.values.withUnsafeBufferPointer { valueBuffer in
-                    attend(
-                        query: &query, keys: keyBuffer.baseAddress!, values: valueBuffer.baseAddress!,
-                        headStride: layer.capacity * headDimension, rowStride: headDimension, total: layer.count,
-                        into: &attended, context: context)
-                }
+            layer.withFloatKeysAndValues { keys, values, headStride in
+                attend(
+                    query: &query, keys: keys, values: values, headStride: headStride, rowStride: headDimension,
+                    total: layer.count, into: &attended, context: context)
             }
         } else {
             key.values.withUnsafeBufferPointer { keyBuffer in
@@ -100,8 +102,11 @@ public struct SelfAttention: Sendable {
         return attended
     }
 
-    /// q, k, v of `normalized`, with q and k rotated for `positions`.
-    func projectAndRotate(_ normalized: Matrix, positions: Range<Int>) -> (Matrix, Matrix, Matrix) {
+    /// q, k, v of `normalized`, with q and k rotated for `positions` and, when
+    /// `quantizingKeysAndValues`, k and v fake-quantized by `keyValueQuantizer`.
+    func projectAndRotate(
+        _ normalized: Matrix, positions: Range<Int>, quantizingKeysAndValues: Bool = true
+    ) -> (Matrix, Matrix, Matrix) {
         var query = queryProjection.apply(normalized)
         var key = keyProjection.apply(normalized)
         var value = valueProjection.apply(normalized)
@@ -126,7 +131,7 @@ public struct SelfAttention: Sendable {
             Self.transformHeads(&query, dimension: dimension)
             Self.transformHeads(&key, dimension: dimension)
         }
-        if let keyValueQuantizer {
+        if let keyValueQuantizer, quantizingKeysAndValues {
             keyValueQuantizer.fakeQuantize(&key)
             keyValueQuantizer.fakeQuantize(&value)
         }

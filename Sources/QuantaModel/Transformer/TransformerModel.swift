@@ -40,10 +40,11 @@ public struct TransformerModel: Sendable {
     public var hiddenSize: Int { config.hiddenSize }
 
     /// An empty KV cache for this model with room for `capacity` positions before it grows.
+    /// Layers whose attention has a `keyValueQuantizer` get a packed low-bit cache.
     public func makeCache(capacity: Int = 256) -> KVCache {
         KVCache(
             layerCount: config.layerCount, kvHeads: config.kvHeads, headDimension: config.headDimension,
-            capacity: capacity)
+            capacity: capacity, quantizers: layers.map { $0.attention.keyValueQuantizer })
     }
 
     /// Checks a window: non-empty, ids in the vocabulary, within `max_position_embeddings`.

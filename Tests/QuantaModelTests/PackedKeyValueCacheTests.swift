@@ -1,0 +1,133 @@
+import QuantaModel
+import QuantaTensor
+import Testing
+
+/// The packed low-bit KV cache (`KVCache` layers made with a `KeyValueQuantizer`) against the
+/// simulated one (keys and values fake-quantized, kept in f32).
+@Suite struct PackedKeyValueCacheTests {
+    static let settings: [(bits: Int, symmetric: Bool, clipRatio: Float)] = [
+        (4, false, 1), (4, true, 1), (8, false, 1), (3, false, 0.95), (2, true, 1), (5, false, 1),
+    ]
+
+    static func model(_ quantizer: KeyValueQuantizer) throws -> TransformerModel {
+        try KeyValueQuantizationTests.model { try $0.enableKeyValueQuantization(quantizer) }
+    }
+
+    /// Decoding token by token (and in chunks) through the packed cache gives the logits of
+    /// the full-sequence forward with fake-quantized keys and values.
+    @Test(arguments: settings.indices)
+    func decodingThroughThePackedCacheEqualsTheFakeQuantizedForward(setting: Int) throws {
+        let (bits, symmetric, clipRatio) = Self.settings[setting]
+        let quantizer = try KeyValueQuantizer(bits: bits, groupSize: 4, symmetric: symmetric, clipRatio: clipRatio)
+        let model = try Self.model(quantizer)
+        let tokens = TinyTransformer.tokens(count: 19)
+        var noCache: KVCache? = nil
+        let full = try model.logits(tokens: tokens, cache: &noCache)
+        // The quantizer matters at all (else the comparison would not test the cache).
+        var plainCache: KVCache? = nil
+        let unquantized = try KeyValueQuantizationTests.model().logits(tokens: tokens, cache: &plainCache)
+        #expect(TinyTransformer.maximumError(full, unquantized) > 1e-4)
+
+        var cache: KVCache? = model.makeCache(capacity: 2)  // grows while decoding
+        #expect(cache!.layers.allSatisfy { $0.quantizer == quantizer })
+        for position in tokens.indices {
+            let row = try model.logits(tokens: [tokens[position]], cache: &cache)
+            let expected = try Matrix(rows: 1, columns: 32, values: Array(full.row(position)))
+            #expect(TinyTransformer.maximumError(row, expected) < 1e-5, "\(bits) bits, position \(position)")
+        }
+        #expect(cache!.count == tokens.count)
+        var chunked: KVCache? = model.makeCache(capacity: 4)
+        var start = 0
+        for size in [5, 1, 13] {
+            let rows = try model.logits(tokens: Array(tokens[start..<(start + size)]), cache: &chunked)
+            let expected = try Matrix(rows: size, columns: 32, values: Array(full.values[(start * 32)..<((start + size) * 32)]))
+            #expect(TinyTransformer.maximumError(rows, expected) < 1e-5, "\(bits) bits, chunk at \(start)")
+            start += size
+        }
+    }
+
+    /// The packed cache returns exactly the values the simulated f32 cache holds, so the
+    /// same decode gives the same logits bit for bit.
+    @Test(arguments: settings.indices)
+    func packedCacheIsBitExactWithTheSimulatedFloatCache(setting: Int) throws {
+        let (bits, symmetric, clipRatio) = Self.settings[setting]
+        let quantizer = try KeyValueQuantizer(bits: bits, groupSize: 4, symmetric: symmetric, clipRatio: clipRatio)
+        let model = try Self.model(quantizer)
+        let config = TinyTransformer.config()
+        var packed: KVCache? = model.makeCache(capacity: 3)
+        // Without quantizers the cache is f32 and attention fake-quantizes what it stores.
+        var simulated: KVCache? = KVCache(
+            layerCount: config.layerCount, kvHeads: config.kvHeads, headDimension: config.headDimension, capacity: 3)
+        #expect(simulated!.layers.allSatisfy { $0.quantizer == nil })
+        let tokens = TinyTransformer.tokens(count: 15, seed: 11)
+        _ = try model.logits(tokens: Array(tokens.prefix(6)), cache: &packed)
+        _ = try model.logits(tokens: Array(tokens.prefix(6)), cache: &simulated)
+        for token in tokens.dropFirst(6) {
+            let fromPacked = try model.logits(tokens: [token], cache: &packed)
+            let fromSimulated = try model.logits(tokens: [token], cache: &simulated)
+            #expect(fromPacked.values == fromSimulated.values)
+        }
+        for layer in 0..<config.layerCount {
+            for head in 0..<config.kvHeads {
+                #expect(packed!.layers[layer].keys(head: head).values == simulated!.layers[layer].keys(head: head).values)
+                #expect(packed!.layers[layer].values(head: head).values == simulated!.layers[layer].values(head: head).values)
+            }
+        }
+        #expect(packed!.byteCount < simulated!.byteCount)
+    }
+
+    /// SmolLM2 geometry (3 KV heads × 64), several groups per head, growth past the initial
+    /// capacity: every stored row reads back as `fakeQuantize` of it.
+    @Test(arguments: [(4, 16), (4, 64), (8, 32), (3, 64)])
+    func storedRowsReadBackAsFakeQuantized(bits: Int, groupSize: Int) throws {
+        let quantizer = try KeyValueQuantizer(bits: bits, groupSize: groupSize)
+        var cache = KVCache(layerCount: 1, kvHeads: 3, headDimension: 64, capacity: 2, quantizers: [quantizer])
+        var generator = RandomGenerator(seed: UInt64(bits * 100 + groupSize))
+        var keys: [Float] = []
+        var values: [Float] = []
+        for rows in [1, 4, 2] {  // 7 positions: grows 2 → 4 → 8
+            let newKeys = generator.normalValues(count: rows * 192)
+            let newValues = generator.uniformValues(count: rows * 192, in: -3..<1)
+            cache.layers[0].append(keys: newKeys, values: newValues, rows: rows, rowStride: 192)
+            keys += newKeys
+            values += newValues
+        }
+        #expect(cache.layers[0].count == 7 && cache.layers[0].capacity == 8)
+        quantizer.fakeQuantize(&keys)
+        quantizer.fakeQuantize(&values)
+        /// Head `head`'s 64 columns of every position.
+        func columns(_ all: [Float], head: Int) -> [Float] {
+            var result: [Float] = []
+            for position in 0..<7 {
+                let start: Int = position * 192 + head * 64
+                result += all[start..<(start + 64)]
+            }
+            return result
+        }
+        for head in 0..<3 {
+            let expectedKeys = columns(keys, head: head)
+            let expectedValues = columns(values, head: head)
+            #expect(cache.layers[0].keys(head: head).values == expectedKeys)
+            #expect(cache.layers[0].values(head: head).values == expectedValues)
+        }
+    }
+
+    /// Bytes per cached position of one layer, SmolLM2 geometry (3 KV heads × 64): f32 keys
+    /// and values 2·3·64·4; 4-bit codes 32 bytes per head row plus an f32 scale and zero per group.
+    @Test func bytesPerPosition() throws {
+        let f32 = KVCache.Layer.bytesPerPosition(kvHeads: 3, headDimension: 64, quantizer: nil)
+        let four = KVCache.Layer.bytesPerPosition(kvHeads: 3, headDimension: 64, quantizer: try KeyValueQuantizer(bits: 4, groupSize: 64))
+        let eight = KVCache.Layer.bytesPerPosition(kvHeads: 3, headDimension: 64, quantizer: try KeyValueQuantizer(bits: 8, groupSize: 64))
+        #expect(f32 == 1536 && four == 240 && eight == 432)
+        let cache = KVCache(layerCount: 1, kvHeads: 3, headDimension: 64, capacity: 100, quantizers: [try KeyValueQuantizer(bits: 4, groupSize: 64)])
+        #expect(cache.byteCount == 100 * four)
+        #expect(KVCache(layerCount: 1, kvHeads: 3, headDimension: 64, capacity: 100).byteCount == 100 * f32)
+    }
+}
+
+extension KeyValueQuantizer {
+    /// `fakeQuantize` over an array (tests).
+    func fakeQuantize(_ values: inout [Float]) {
+        values.withUnsafeMutableBufferPointer { fakeQuantize($0) }
+    }
+}
