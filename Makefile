@@ -166,6 +166,8 @@ bench: deps model $(MODEL)/config.json $(OUT)/bench/w4a16-rtn-g128.quanta $(OUT)
 	QUANTA_SHARED=$(abspath ../shared) .build/release/QuantaBench --load $(OUT)/bench/w8a8-rtn.quanta
 	@echo
 	.build/release/QuantaBench --kernels
+	@echo
+	OPENBLAS_NUM_THREADS=1 .build/release/QuantaBench --attention
 
 ## 2:4 sparse vs dense kernels, and decode speed of the FP model, a 2:4 f16 container, a
 ## dense int4 container and a 2:4 int4 container (SparseGPT + W4 g128, needs calibration).

@@ -48,6 +48,11 @@ if let index = CommandLine.arguments.firstIndex(of: "--sparse") {
     exit(0)
 }
 
+if CommandLine.arguments.contains("--attention") {
+    do { try printAttentionBenchmarks() } catch { print("attention benchmarks failed: \(error)"); exit(1) }
+    exit(0)
+}
+
 if CommandLine.arguments.contains("--kernels") {
     // `--threads N` restricts the table to N threads (default: 1 and 2).
     let threadCounts = CommandLine.arguments.firstIndex(of: "--threads").flatMap {

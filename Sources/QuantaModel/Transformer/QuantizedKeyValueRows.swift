@@ -1,7 +1,9 @@
 /// The packed storage of a low-bit KV cache for one of keys or values of one decoder layer:
 /// for each KV head and cached position, the head's `headDimension` features as codes of
-/// `quantizer.bits` bits (two per byte up to 4 bits, one byte above) plus an f32 scale and
-/// zero point per group of `quantizer.groupSize` features. Layout `[kvHeads][capacity]` like
+/// `quantizer.bits` bits plus an f32 scale and zero point per group of `quantizer.groupSize`
+/// features. Up to 4 bits (with an even group size) two codes share a byte: in each group of
+/// `G` features, byte `j` holds feature `j` in its low nibble and feature `j + G/2` in its
+/// high one, so unpacking is two contiguous, vectorizable halves; wider codes take a byte each. Layout `[kvHeads][capacity]` like
 /// the f32 cache, so a head's positions are contiguous.
 ///
 /// Reading dequantizes `scale · (code − zero)` (`KeyValueQuantizer.dequantized`), the same
@@ -16,7 +18,7 @@ struct QuantizedKeyValueRows: Sendable {
     let kvHeads: Int
     let headDimension: Int
     private(set) var capacity: Int
-    /// Codes `[kvHeads][capacity][rowBytes]`; low nibble first when two share a byte.
+    /// Codes `[kvHeads][capacity][rowBytes]`.
     private(set) var codes: [UInt8]
     /// `[kvHeads][capacity][groupsPerRow]`.
     private(set) var scales: [Float]
@@ -36,15 +38,16 @@ struct QuantizedKeyValueRows: Sendable {
         zeros = scales
     }
 
-    /// Whether two codes share a byte (up to 4 bits).
-    var packsTwoPerByte: Bool { quantizer.bits <= 4 }
+    /// Whether two codes share a byte (up to 4 bits, even groups).
+    var packsTwoPerByte: Bool { Self.packsTwoPerByte(quantizer) }
+    static func packsTwoPerByte(_ quantizer: KeyValueQuantizer) -> Bool { quantizer.bits <= 4 && quantizer.groupSize % 2 == 0 }
     /// Bytes of one position's codes for one head.
-    var rowBytes: Int { packsTwoPerByte ? (headDimension + 1) / 2 : headDimension }
+    var rowBytes: Int { packsTwoPerByte ? headDimension / 2 : headDimension }
     var groupsPerRow: Int { headDimension / quantizer.groupSize }
 
     /// Bytes one cached position takes across all KV heads (codes, scales, zero points).
     static func bytesPerPosition(quantizer: KeyValueQuantizer, kvHeads: Int, headDimension: Int) -> Int {
-        let rowBytes = quantizer.bits <= 4 ? (headDimension + 1) / 2 : headDimension
+        let rowBytes = packsTwoPerByte(quantizer) ? headDimension / 2 : headDimension
         return kvHeads * (rowBytes + 2 * MemoryLayout<Float>.size * (headDimension / quantizer.groupSize))
     }
 
@@ -92,10 +95,10 @@ struct QuantizedKeyValueRows: Sendable {
             codes.withUnsafeMutableBufferPointer { codeBuffer in
                 let row = codeBuffer.baseAddress! + slot * bytes
                 if twoPerByte {
-                    for byte in 0..<bytes {
-                        let low = unpackedBase[2 * byte]
-                        let high = 2 * byte + 1 < headDimension ? unpackedBase[2 * byte + 1] : 0
-                        row[byte] = low | (high << 4)
+                    let half = groupSize / 2
+                    for group in 0..<groups {
+                        let codes = unpackedBase + group * groupSize
+                        for index in 0..<half { row[group * half + index] = codes[index] | (codes[half + index] << 4) }
                     }
                 } else {
                     row.update(from: unpackedBase, count: bytes)
@@ -106,33 +109,62 @@ struct QuantizedKeyValueRows: Sendable {
 
     /// Dequantizes positions `0..<count` of `head` into `destination` (`count × headDimension`).
     func dequantize(head: Int, count: Int, into destination: UnsafeMutablePointer<Float>) {
-        let groupSize = quantizer.groupSize
-        let groups = groupsPerRow
-        let bytes = rowBytes
-        let dimension = headDimension
-        let twoPerByte = packsTwoPerByte
+        withView { view in
+            for position in 0..<count {
+                view.dequantizeRow(head * capacity + position, into: destination + position * headDimension)
+            }
+        }
+    }
+
+    /// Calls `body` with raw pointers to the storage (valid only inside `body`).
+    func withView<Result>(_ body: (View) -> Result) -> Result {
         codes.withUnsafeBufferPointer { codeBuffer in
             scales.withUnsafeBufferPointer { scaleBuffer in
                 zeros.withUnsafeBufferPointer { zeroBuffer in
-                    for position in 0..<count {
-                        let slot = head * capacity + position
-                        let row = codeBuffer.baseAddress! + slot * bytes
-                        let output = destination + position * dimension
-                        for group in 0..<groups {
-                            let scale = scaleBuffer[slot * groups + group]
-                            let zero = zeroBuffer[slot * groups + group]
-                            let start = group * groupSize
-                            if twoPerByte {
-                                for index in start..<(start + groupSize) {
-                                    let code = (row[index >> 1] >> UInt8((index & 1) << 2)) & 0x0F
-                                    output[index] = KeyValueQuantizer.dequantized(code, scale: scale, zero: zero)
-                                }
-                            } else {
-                                for index in start..<(start + groupSize) {
-                                    output[index] = KeyValueQuantizer.dequantized(row[index], scale: scale, zero: zero)
-                                }
-                            }
-                        }
+                    body(View(
+                        codes: codeBuffer.baseAddress!, scales: scaleBuffer.baseAddress!, zeros: zeroBuffer.baseAddress!,
+                        rowBytes: rowBytes, groupSize: quantizer.groupSize, groups: groupsPerRow,
+                        headDimension: headDimension, capacity: capacity, packsTwoPerByte: packsTwoPerByte))
+                }
+            }
+        }
+    }
+
+    /// The storage as raw pointers, for the attention kernels.
+    struct View: @unchecked Sendable {
+        let codes: UnsafePointer<UInt8>
+        let scales: UnsafePointer<Float>
+        let zeros: UnsafePointer<Float>
+        let rowBytes: Int
+        let groupSize: Int
+        let groups: Int
+        let headDimension: Int
+        let capacity: Int
+        let packsTwoPerByte: Bool
+
+        /// Dequantizes row `slot` (`head · capacity + position`) into `output[0..<headDimension]`.
+        @inline(__always)
+        func dequantizeRow(_ slot: Int, into output: UnsafeMutablePointer<Float>) {
+            let row = codes + slot * rowBytes
+            let rowScales = scales + slot * groups
+            let rowZeros = zeros + slot * groups
+            for group in 0..<groups {
+                let scale = rowScales[group]
+                let zero = rowZeros[group]
+                let start = group * groupSize
+                if packsTwoPerByte {
+                    let half = groupSize / 2
+                    let bytes = row + group * half
+                    let low = output + start
+                    let high = low + half
+                    for index in 0..<half {
+                        let byte = bytes[index]
+                        low[index] = KeyValueQuantizer.dequantized(byte & 0x0F, scale: scale, zero: zero)
+                        high[index] = KeyValueQuantizer.dequantized(byte >> 4, scale: scale, zero: zero)
+                    }
+                } else {
+                    for index in start..<(start + groupSize) {
+                        output[index] = KeyValueQuantizer.dequantized(row[index], scale: scale, zero: zero)
                     }
                 }
             }

@@ -84,6 +84,10 @@ public struct SelfAttention: Sendable {
                 }
             }
             let layer = cache!
+            if packedCache && rows == 1 {
+                attendPackedDecode(query: query, layer: layer, into: &attended)
+                return attended
+            }
             layer.withFloatKeysAndValues { keys, values, headStride in
                 attend(
                     query: &query, keys: keys, values: values, headStride: headStride, rowStride: headDimension,
