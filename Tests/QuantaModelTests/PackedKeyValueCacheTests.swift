@@ -79,8 +79,8 @@ import Testing
         #expect(packed!.byteCount < simulated!.byteCount)
     }
 
-    /// The fused decode kernel at a real head width (64: its 16-lane loops, 3 query heads
-    /// per KV head) against attention over the simulated f32 cache.
+    /// The packed decode kernel at a real head width (64, 3 query heads per KV head, several
+    /// tiles) against attention over the simulated f32 cache.
     @Test(arguments: [(4, 64), (4, 16), (8, 32), (3, 32)])
     func decodeKernelMatchesTheSimulatedCacheAtHeadDimension64(bits: Int, groupSize: Int) throws {
         let (hidden, heads, kvHeads, dimension) = (96, 6, 2, 64)
@@ -96,10 +96,11 @@ import Testing
         try attention.enableKeyValueQuantization(quantizer)
         var packed: KVCache.Layer? = KVCache(layerCount: 1, kvHeads: kvHeads, headDimension: dimension, quantizers: [quantizer]).layers[0]
         var simulated: KVCache.Layer? = KVCache(layerCount: 1, kvHeads: kvHeads, headDimension: dimension).layers[0]
-        let prompt = try Matrix(rows: 20, columns: hidden, values: generator.normalValues(count: 20 * hidden))
-        let first = attention.attended(prompt, positions: 0..<20, cache: &packed, context: .serial())
-        #expect(first.values == attention.attended(prompt, positions: 0..<20, cache: &simulated, context: .serial()).values)
-        for position in 20..<30 {
+        // 300 cached positions: the decode kernel's tiles of 128, the last one partial.
+        let prompt = try Matrix(rows: 300, columns: hidden, values: generator.normalValues(count: 300 * hidden))
+        let first = attention.attended(prompt, positions: 0..<300, cache: &packed, context: .serial())
+        #expect(first.values == attention.attended(prompt, positions: 0..<300, cache: &simulated, context: .serial()).values)
+        for position in 300..<310 {
             let input = try Matrix(rows: 1, columns: hidden, values: generator.normalValues(count: hidden))
             let fromPacked = attention.attended(input, positions: position..<(position + 1), cache: &packed, context: .serial())
             let fromSimulated = attention.attended(input, positions: position..<(position + 1), cache: &simulated, context: .serial())

@@ -1,12 +1,17 @@
 import QuantaTensor
 
 extension SelfAttention {
-    /// Decoding (one query row) over a packed KV cache layer without dequantizing the cache
-    /// into a buffer: per KV head, each cached key row is dequantized into a 1-row scratch
-    /// (L1) and dotted with the head's query heads (`heads / kvHeads` of them), the scores
-    /// go through the softmax, and each value row, dequantized the same way, is added into
-    /// the outputs weighted by its probabilities. The dequantized values are those of the
-    /// simulated cache bit for bit; only the summation order differs from the BLAS GEMVs of
+    /// Cached positions dequantized at a time by `attendPackedDecode` (a 32 KB f32 tile at
+    /// head dimension 64: stays in L1/L2).
+    static let packedTileRows = 128
+
+    /// Decoding (one query row) over a packed KV cache layer without dequantizing the whole
+    /// cache: per KV head, tiles of `packedTileRows` cached keys are dequantized into a
+    /// scratch tile and multiplied with the head's `heads / kvHeads` query heads at once
+    /// (one small GEMM), the scores go through the softmax, and value tiles, dequantized the
+    /// same way, are accumulated into the outputs (`O += P_tile · V_tile`). The dequantized
+    /// values are those of the simulated cache bit for bit; only the BLAS kernels (GEMM on
+    /// tiles instead of GEMV over the whole cache) and so the summation order differ from
     /// the f32 path (float rounding).
     func attendPackedDecode(query: Matrix, layer: KVCache.Layer, into attended: inout Matrix) {
         guard let packedKeys = layer.packedKeys, let packedValues = layer.packedValues else {
@@ -18,75 +23,47 @@ extension SelfAttention {
         let scale = 1 / Float(dimension).squareRoot()
         let perGroup = heads / kvHeads
         let groups = kvHeads
+        let tileRows = min(Self.packedTileRows, total)
         packedKeys.withView { keyView in
             packedValues.withView { valueView in
                 query.values.withUnsafeBufferPointer { queryBuffer in
                     attended.values.withUnsafeMutableBufferPointer { outputBuffer in
-                        withUnsafeTemporaryAllocation(of: Float.self, capacity: perGroup * total + dimension) { buffer in
+                        withUnsafeTemporaryAllocation(of: Float.self, capacity: perGroup * total + tileRows * dimension) {
+                            buffer in
                             let scores = buffer.baseAddress!
-                            let row = scores + perGroup * total
+                            let tile = scores + perGroup * total
                             for group in 0..<groups {
-                                let firstHead = group * perGroup
+                                let groupQuery = queryBuffer.baseAddress! + group * perGroup * dimension
+                                let groupOutput = outputBuffer.baseAddress! + group * perGroup * dimension
                                 let slots = group * keyView.capacity
-                                for position in 0..<total {
-                                    keyView.dequantizeRow(slots + position, into: row)
-                                    for member in 0..<perGroup {
-                                        let headQuery = queryBuffer.baseAddress! + (firstHead + member) * dimension
-                                        scores[member * total + position] = scale * Self.dot(headQuery, row, count: dimension)
+                                // S[member, t] = scale · q_member · k_t
+                                for tileStart in stride(from: 0, to: total, by: tileRows) {
+                                    let rows = min(tileRows, total - tileStart)
+                                    for row in 0..<rows {
+                                        keyView.dequantizeRow(slots + tileStart + row, into: tile + row * dimension)
                                     }
+                                    Kernels.gemm(
+                                        transposeB: true, rows: perGroup, columns: rows, inner: dimension, alpha: scale,
+                                        a: groupQuery, leadingDimensionA: dimension, b: tile, leadingDimensionB: dimension,
+                                        c: scores + tileStart, leadingDimensionC: total)
                                 }
-                                for member in 0..<perGroup {
-                                    VectorKernels.softmax(scores + member * total, count: total)
-                                    (outputBuffer.baseAddress! + (firstHead + member) * dimension)
-                                        .update(repeating: 0, count: dimension)
-                                }
-                                for position in 0..<total {
-                                    valueView.dequantizeRow(slots + position, into: row)
-                                    for member in 0..<perGroup {
-                                        Self.addScaled(
-                                            row, by: scores[member * total + position],
-                                            to: outputBuffer.baseAddress! + (firstHead + member) * dimension, count: dimension)
+                                for member in 0..<perGroup { VectorKernels.softmax(scores + member * total, count: total) }
+                                // O[member] = Σ_t P[member, t] · v_t
+                                for tileStart in stride(from: 0, to: total, by: tileRows) {
+                                    let rows = min(tileRows, total - tileStart)
+                                    for row in 0..<rows {
+                                        valueView.dequantizeRow(slots + tileStart + row, into: tile + row * dimension)
                                     }
+                                    Kernels.gemm(
+                                        transposeB: false, rows: perGroup, columns: dimension, inner: rows,
+                                        a: scores + tileStart, leadingDimensionA: total, b: tile, leadingDimensionB: dimension,
+                                        beta: tileStart == 0 ? 0 : 1, c: groupOutput, leadingDimensionC: dimension)
                                 }
                             }
                         }
                     }
                 }
             }
-        }
-    }
-
-    /// `Σ a[i] · b[i]`, 16 lanes at a time.
-    @inline(__always)
-    static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) -> Float {
-        var sum = VectorKernels.Vector()
-        var index = 0
-        while index + VectorKernels.width <= count {
-            sum += VectorKernels.load(a + index) * VectorKernels.load(b + index)
-            index += VectorKernels.width
-        }
-        var total = sum.sum()
-        while index < count {
-            total += a[index] * b[index]
-            index += 1
-        }
-        return total
-    }
-
-    /// `target[i] += factor · source[i]`.
-    @inline(__always)
-    static func addScaled(
-        _ source: UnsafePointer<Float>, by factor: Float, to target: UnsafeMutablePointer<Float>, count: Int
-    ) {
-        let factors = VectorKernels.Vector(repeating: factor)
-        var index = 0
-        while index + VectorKernels.width <= count {
-            VectorKernels.store(VectorKernels.load(target + index) + VectorKernels.load(source + index) * factors, target + index)
-            index += VectorKernels.width
-        }
-        while index < count {
-            target[index] += factor * source[index]
-            index += 1
         }
     }
 }
