@@ -36,14 +36,8 @@ import Testing
             #expect(TinyTransformer.maximumError(row, expected) < 1e-5, "\(bits) bits, position \(position)")
         }
         #expect(cache!.count == tokens.count)
-        var chunked: KVCache? = model.makeCache(capacity: 4)
-        var start = 0
-        for size in [5, 1, 13] {
-            let rows = try model.logits(tokens: Array(tokens[start..<(start + size)]), cache: &chunked)
-            let expected = try Matrix(rows: size, columns: 32, values: Array(full.values[(start * 32)..<((start + size) * 32)]))
-            #expect(TinyTransformer.maximumError(rows, expected) < 1e-5, "\(bits) bits, chunk at \(start)")
-            start += size
-        }
+        let chunked = try TinyTransformer.chunkedDecodingError(model, tokens: tokens, full: full, sizes: [5, 1, 13], capacity: 4)
+        #expect(chunked < 1e-5, "\(bits) bits, chunks")
     }
 
     /// After a prefill the packed cache holds exactly the values the simulated f32 cache

@@ -36,6 +36,24 @@ enum TinyTransformer {
         return (0..<count).map { _ in generator.nextInt(below: vocabulary) }
     }
 
+    /// The largest error of decoding `tokens` from an empty cache of `capacity` in chunks of
+    /// `sizes` against the rows of `full` (the logits of the whole window), over all chunks.
+    static func chunkedDecodingError(
+        _ model: TransformerModel, tokens: [Int], full: Matrix, sizes: [Int], capacity: Int
+    ) throws -> Double {
+        var cache: KVCache? = model.makeCache(capacity: capacity)
+        var start = 0
+        var largest = 0.0
+        let width = full.columns
+        for size in sizes {
+            let rows = try model.logits(tokens: Array(tokens[start..<(start + size)]), cache: &cache)
+            let expected = try Matrix(rows: size, columns: width, values: Array(full.values[(start * width)..<((start + size) * width)]))
+            largest = max(largest, maximumError(rows, expected))
+            start += size
+        }
+        return largest
+    }
+
     /// The largest `|a − b| / max(1, |b|)` over two equal-shape matrices.
     static func maximumError(_ a: Matrix, _ b: Matrix) -> Double {
         precondition(a.rows == b.rows && a.columns == b.columns)

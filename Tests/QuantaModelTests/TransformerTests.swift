@@ -61,14 +61,7 @@ import Testing
         #expect(cache?.count == tokens.count)
 
         // Chunks of 5, 1, 13: prefill continuing a cache (past > 0 in the GEMM path).
-        var chunked: KVCache? = model.makeCache(capacity: 4)
-        var start = 0
-        for size in [5, 1, 13] {
-            let rows = try model.logits(tokens: Array(tokens[start..<(start + size)]), cache: &chunked)
-            let expected = try Matrix(rows: size, columns: 32, values: Array(full.values[(start * 32)..<((start + size) * 32)]))
-            #expect(TinyTransformer.maximumError(rows, expected) < 1e-5, "chunk at \(start)")
-            start += size
-        }
+        #expect(try TinyTransformer.chunkedDecodingError(model, tokens: tokens, full: full, sizes: [5, 1, 13], capacity: 4) < 1e-5)
     }
 
     @Test func greedyDecodingMatchesArgmaxOfFullWindows() throws {
