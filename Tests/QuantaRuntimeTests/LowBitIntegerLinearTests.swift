@@ -94,7 +94,7 @@ import Testing
         #expect(codes == [7, -4, 2, 0, -7])  // −3.5 → −4 and 2.5 → 2 (half to even); 0.5 → 0
     }
 
-    @Test func groupedAsymmetricOrPermutedWeightsKeepTheFakeQuantPath() throws {
+    @Test func groupedOrAsymmetricWeightsKeepTheFakeQuantPath() throws {
         let activation = ActivationScheme(bits: 4)
         var random = RandomGenerator(seed: 9)
         let inputs = 64
@@ -113,6 +113,13 @@ import Testing
                 weights, activation: activation, bias: nil, context: .serial(), name: "test")
             #expect(linear is ActivationQuantizedLinear)
         }
+        // On request, symmetric per-channel weights take it too (exact perplexity checks).
+        let perChannel = try Self.symmetricWeights(bits: 4, inputs: inputs, outputs: outputs, seed: 4)
+        #expect(try LoadedModel.activationLinear(perChannel, activation: activation, bias: nil, context: .serial(), name: "test") is Int8Linear)
+        #expect(
+            try LoadedModel.activationLinear(
+                perChannel, activation: activation, bias: nil, context: .serial(), name: "test", integerKernels: false)
+                is ActivationQuantizedLinear)
     }
 
     @Test func codesOutsideTheirWidthAreRejected() throws {
