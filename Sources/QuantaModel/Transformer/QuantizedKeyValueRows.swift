@@ -30,11 +30,8 @@ struct QuantizedKeyValueRows: Sendable {
         self.kvHeads = kvHeads
         self.headDimension = headDimension
         self.capacity = capacity
-        codes = []
-        scales = []
-        zeros = []
-        codes = [UInt8](repeating: 0, count: kvHeads * capacity * rowBytes)
-        scales = [Float](repeating: 0, count: kvHeads * capacity * groupsPerRow)
+        codes = [UInt8](repeating: 0, count: kvHeads * capacity * Self.rowBytes(quantizer, headDimension: headDimension))
+        scales = [Float](repeating: 0, count: kvHeads * capacity * (headDimension / quantizer.groupSize))
         zeros = scales
     }
 
@@ -42,13 +39,16 @@ struct QuantizedKeyValueRows: Sendable {
     var packsTwoPerByte: Bool { Self.packsTwoPerByte(quantizer) }
     static func packsTwoPerByte(_ quantizer: KeyValueQuantizer) -> Bool { quantizer.bits <= 4 && quantizer.groupSize % 2 == 0 }
     /// Bytes of one position's codes for one head.
-    var rowBytes: Int { packsTwoPerByte ? headDimension / 2 : headDimension }
+    var rowBytes: Int { Self.rowBytes(quantizer, headDimension: headDimension) }
+    static func rowBytes(_ quantizer: KeyValueQuantizer, headDimension: Int) -> Int {
+        packsTwoPerByte(quantizer) ? headDimension / 2 : headDimension
+    }
     var groupsPerRow: Int { headDimension / quantizer.groupSize }
 
     /// Bytes one cached position takes across all KV heads (codes, scales, zero points).
     static func bytesPerPosition(quantizer: KeyValueQuantizer, kvHeads: Int, headDimension: Int) -> Int {
-        let rowBytes = packsTwoPerByte(quantizer) ? headDimension / 2 : headDimension
-        return kvHeads * (rowBytes + 2 * MemoryLayout<Float>.size * (headDimension / quantizer.groupSize))
+        kvHeads * (rowBytes(quantizer, headDimension: headDimension)
+            + 2 * MemoryLayout<Float>.size * (headDimension / quantizer.groupSize))
     }
 
     /// Bytes of the storage at its current capacity.
