@@ -18,6 +18,7 @@ extension LoadedModel {
         else { return [:] }
         let metadata = try JSONValue.parse(data, path: metadataPath)
         guard case .object(let entries)? = metadata["tensors"] else { return [:] }
+        var arrays: [String: Tensor]?
         var linears: [String: any LinearOperator] = [:]
         for (module, entry) in entries {
             guard let spec = entry["activation"] else { continue }
@@ -26,10 +27,41 @@ extension LoadedModel {
                 throw FormatError.missingTensor(path: path, tensor: module + ".weight")
             }
             let bias = try checkpoint.tensors.first { $0.name == module + ".bias" }?.tensor.floatValues()
+            if case .bool(true)? = entry["symmetric"], entry["group_size"] == .null {
+                if arrays == nil {
+                    let file = try SafetensorsFile(path: path + "/quantization.safetensors")
+                    arrays = Dictionary(uniqueKeysWithValues: try file.tensors().map { ($0.name, $0.tensor) })
+                }
+                if let exact = try integerSimulation(module, arrays: arrays ?? [:], bias: bias, activation: activation) {
+                    linears[module] = exact
+                    continue
+                }
+            }
             let dense = try DenseLinear(weight: Matrix(weight), bias: bias, name: module)
             linears[module] = ActivationQuantizedLinear(base: dense, activation: activation)
         }
         return linears
+    }
+
+    /// `IntegerSimulatedLinear` from a simulated directory's codes, zero points and scales
+    /// (`quantization.safetensors`) of a symmetric per-channel linear without act-order.
+    static func integerSimulation(
+        _ module: String, arrays: [String: Tensor], bias: [Float]?, activation: ActivationScheme
+    ) throws -> IntegerSimulatedLinear? {
+        guard arrays[module + ".permutation"] == nil, let codes = arrays[module + ".codes"], codes.shape.count == 2,
+            let zeros = arrays[module + ".zero_points"], let scales = arrays[module + ".scales"],
+            zeros.shape == [codes.shape[0], 1], scales.shape == [codes.shape[0], 1], codes.dtype == .uint8, zeros.dtype == .uint8
+        else { return nil }
+        let (rows, columns) = (codes.shape[0], codes.shape[1])
+        let codeValues = codes.storage.withUnsafeBytes { Array($0) }
+        let zeroValues = zeros.storage.withUnsafeBytes { Array($0) }
+        var centered = [Float](repeating: 0, count: rows * columns)
+        for row in 0..<rows {
+            for column in 0..<columns { centered[row * columns + column] = Float(codeValues[row * columns + column]) - Float(zeroValues[row]) }
+        }
+        return IntegerSimulatedLinear(
+            weightCodes: try Matrix(rows: rows, columns: columns, values: centered), weightScales: try scales.floatValues(),
+            bias: bias, activation: activation)
     }
 }
 
@@ -64,9 +96,7 @@ extension LoadedModel {
         _ weights: PackedWeights, activation: ActivationScheme, bias: [Float]?, context: ComputeContext, name: String,
         integerKernels: Bool = true
     ) throws -> any LinearOperator {
-        if integerKernels, weights.symmetric, weights.groupCount == 1, weights.inputPermutation == nil, (2...8).contains(activation.bits),
-            weights.unpackedZeroPoints().allSatisfy({ Int($0) == weights.traits.symmetricZeroPoint })
-        {
+        if integerKernels, weights.isSymmetricPerChannel, (2...8).contains(activation.bits) {
             return try Int8Linear(
                 unsignedCodes: weights.unpackedCodes(), bits: weights.bits, weightScales: weights.scaleValues(),
                 bias: bias, inputCount: weights.inputCount, outputCount: weights.outputCount, activation: activation,
@@ -82,9 +112,11 @@ extension LoadedModel {
 }
 
 extension LoadedModel {
-    /// The simulation of a container: every packed linear dequantized to a dense one, wrapped
-    /// in `ActivationQuantizedLinear` where the container quantizes its activations, and the
-    /// container's run-time transforms installed — what the packed model must reproduce.
+    /// The simulation of a container: every packed linear dequantized to a dense one; where the
+    /// container quantizes a linear's activations, that linear computed as `IntegerSimulatedLinear`
+    /// (symmetric per-channel weights: bit-identical to the integer kernels) or
+    /// `ActivationQuantizedLinear`; the container's run-time transforms installed — what the
+    /// packed model must reproduce.
     public static func simulatedContainer(path: String, computeContext: ComputeContext) throws -> TransformerModel {
         let container = try QuantaContainer(path: path, verify: true)
         let checkpoint = try container.dequantizedCheckpoint()
@@ -96,6 +128,13 @@ extension LoadedModel {
                     throw FormatError.missingTensor(path: path, tensor: module + ".weight")
                 }
                 let bias = try checkpoint.tensors.first { $0.name == module + ".bias" }?.tensor.floatValues()
+                if case .packed(let packed) = try container.tensor(named: module + ".weight").content, packed.isSymmetricPerChannel,
+                    let exact = IntegerSimulatedLinear(
+                        weightCodes: try packed.centeredCodes(), weightScales: packed.scaleValues(), bias: bias, activation: activation)
+                {
+                    linears[module] = exact
+                    continue
+                }
                 let dense = try DenseLinear(weight: Matrix(weight), bias: bias, name: module)
                 linears[module] = ActivationQuantizedLinear(base: dense, activation: activation)
             }
@@ -105,5 +144,20 @@ extension LoadedModel {
             try model.install(runtime)
         }
         return model
+    }
+}
+
+extension PackedWeights {
+    /// Whether the integer kernels run these weights: symmetric, one group per row, no
+    /// act-order permutation, every zero point the symmetric one.
+    var isSymmetricPerChannel: Bool {
+        symmetric && groupCount == 1 && inputPermutation == nil
+            && unpackedZeroPoints().allSatisfy { Int($0) == traits.symmetricZeroPoint }
+    }
+
+    /// The codes minus the symmetric zero point, as a float `[outputCount × inputCount]` matrix.
+    func centeredCodes() throws -> Matrix {
+        let zero = Float(traits.symmetricZeroPoint)
+        return try Matrix(rows: outputCount, columns: inputCount, values: unpackedCodes().map { Float($0) - zero })
     }
 }

@@ -104,7 +104,8 @@ import Testing
         let (model, outcome) = try run([Self.smoothing, absmax], checkpoint: checkpoint, windows: windows)
         #expect(outcome.records.count == 14)
         #expect(outcome.records.allSatisfy { $0.activation == ActivationScheme() && Set($0.weight.scales.values).count == 1 })
-        let linear = try #require(model.layers[0].feedForward.upProjection as? ActivationQuantizedLinear)
+        // Symmetric per-channel (here per-tensor) int8 weights: simulated as the integer kernels compute.
+        let linear = try #require(model.layers[0].feedForward.upProjection as? IntegerSimulatedLinear)
         #expect(linear.activation.granularity == .perToken)
 
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("quanta-w8a8-\(UUID().uuidString)").path
@@ -117,7 +118,7 @@ import Testing
         let linears = try LoadedModel.simulatedActivationLinears(path: directory, checkpoint: written)
         #expect(linears.count == 14)
         let loaded = try TransformerModel(checkpoint: written, linears: linears)
-        #expect(loaded.layers[1].attention.keyProjection is ActivationQuantizedLinear)
+        #expect(loaded.layers[1].attention.keyProjection is IntegerSimulatedLinear)
         let window = tinyWindows(count: 1, length: 10, seed: 5)[0]
         #expect(try logits(loaded, window) == logits(model, window))
     }

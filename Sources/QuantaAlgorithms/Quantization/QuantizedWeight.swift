@@ -72,3 +72,18 @@ public struct QuantizedWeight: Sendable, Equatable {
         return result
     }
 }
+
+extension QuantizedWeight {
+    /// For a symmetric scheme with one group per row and no act-order permutation, the codes
+    /// minus the zero point as a float `[rows × columns]` matrix (what integer kernels multiply);
+    /// `nil` otherwise.
+    public var symmetricPerChannelCodes: Matrix? {
+        guard scheme.symmetric, groupCount == 1, permutation == nil else { return nil }
+        var values = [Float](repeating: 0, count: codes.count)
+        for row in 0..<rows {
+            let zero = Float(zeroPoints[row])
+            for column in 0..<columns { values[row * columns + column] = Float(codes[row * columns + column]) - zero }
+        }
+        return try? Matrix(rows: rows, columns: columns, values: values)
+    }
+}

@@ -307,9 +307,16 @@ extension SequentialQuantizer {
     }
 
     /// The simulated linear: the dequantized weight, with the activation fake-quantized
-    /// first when the stage quantizes activations.
-    static func simulatedLinear(_ dense: DenseLinear, activation: ActivationScheme?) -> any LinearOperator {
+    /// first when the stage quantizes activations — as `IntegerSimulatedLinear` (bit-identical
+    /// to the runtime's integer kernels) when `weight` is symmetric per channel.
+    static func simulatedLinear(_ dense: DenseLinear, weight: QuantizedWeight, activation: ActivationScheme?) -> any LinearOperator {
         guard let activation else { return dense }
+        if let codes = weight.symmetricPerChannelCodes,
+            let exact = IntegerSimulatedLinear(
+                weightCodes: codes, weightScales: weight.scales.values, bias: dense.bias, activation: activation)
+        {
+            return exact
+        }
         return ActivationQuantizedLinear(base: dense, activation: activation)
     }
 

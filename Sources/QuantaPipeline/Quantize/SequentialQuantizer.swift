@@ -202,7 +202,7 @@ public struct SequentialQuantizer {
             quantized = quantized.withHalfPrecisionScales()
             let activation = stage.activationAware.activations.map { Self.calibrated($0, inputMaximum: inputMaximum) }
             let simulated = try Self.simulatedLinear(
-                DenseLinear(weight: quantized.dequantized, bias: dense.bias, name: name), activation: activation)
+                DenseLinear(weight: quantized.dequantized, bias: dense.bias, name: name), weight: quantized, activation: activation)
             layer[keyPath: path] = online == nil ? simulated : try HadamardInputLinear(inner: simulated)
             let seconds = Self.seconds(since: start)
             records.append(

@@ -14,10 +14,12 @@ import QuantaAlgorithms
 ///       samples: 32              # learned only: calibration windows cycled through
 ///       sequence_length: 256     # learned only: tokens of each window used
 ///
-/// Learning fake-quantizes what the next quantizing stage will quantize (its weight scheme by
-/// round-to-nearest with min-max ranges, its `activations`) and the recipe's `kv_cache`; the
-/// rotations fit that quantizer, so the quantizing stage should use min-max ranges too (on
-/// SmolLM2 a rotation learned for min-max ranges gained nothing under MSE clipping).
+/// Learning fake-quantizes what the next quantizing stage will quantize — its `activations`,
+/// the recipe's `kv_cache`, and its weight scheme by round-to-nearest with min-max ranges
+/// (weights stay in full precision before GPTQ with quantized activations, as in SpinQuant;
+/// see `RotationLearner.init(model:quantizingAs:runtime:knobs:)`). Rotations fitted to
+/// min-max RTN weights want min-max ranges at quantization too: on SmolLM2 one gained nothing
+/// under MSE clipping.
 public struct RotationKnobs: Sendable, Equatable {
     public enum Mode: String, Codable, Sendable, CaseIterable {
         case hadamard

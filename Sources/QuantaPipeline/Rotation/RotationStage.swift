@@ -119,18 +119,24 @@ extension RotationLearner {
         return try lossAndGradients(window: window, residual: residual, perHead: perHead).loss
     }
 
-    /// A learner whose loss is that of the deployed quantized model: weights rounded to
-    /// `stage`'s scheme by round-to-nearest (min-max ranges — the clipping search would dominate
-    /// each step, and the quantizing stage searches on the final rotation anyway — with f16
-    /// scales as stored), activations per token at `stage`'s bits (static scales do not exist
-    /// while the rotation changes), the KV cache of `runtime`, and R3/R4 as `knobs` say.
+    /// A learner whose loss is that of the deployed quantized model: activations per token at
+    /// `stage`'s bits (static scales do not exist while the rotation changes), the KV cache of
+    /// `runtime`, R3/R4 as `knobs` say, and weights rounded to `stage`'s scheme by
+    /// round-to-nearest (min-max ranges — the clipping search would dominate each step — with
+    /// f16 scales as stored). Except before GPTQ with quantized activations or KV cache: then
+    /// the weights stay in full precision while learning, as SpinQuant does for its GPTQ
+    /// results (rotations fitted to RTN weights leave GPTQ less to do; on SmolLM2 W4A4KV4 such
+    /// a rotation gave 62.3 where Hadamard gave 53.8, first 2 windows).
     public init(
         model: TransformerModel, quantizingAs stage: RecipeStage, runtime: RuntimeTransforms, knobs: RotationKnobs
     ) throws {
         try self.init(model: model)
-        var scheme = stage.scheme
-        scheme.clipping = .none
-        weightQuantizer = { try RoundToNearest.quantize(weight: $0, scheme: scheme).withHalfPrecisionScales().dequantized }
+        let quantizesActivations = stage.activationAware.activations != nil || runtime.keyValueCache != nil
+        if !(stage.algorithm == .gptq && quantizesActivations) {
+            var scheme = stage.scheme
+            scheme.clipping = .none
+            weightQuantizer = { try RoundToNearest.quantize(weight: $0, scheme: scheme).withHalfPrecisionScales().dequantized }
+        }
         let activation = stage.activationAware.activations.map { ActivationScheme(bits: $0.bits, granularity: .perToken) }
         let cache = runtime.keyValueCache
         if activation != nil || cache != nil {
