@@ -152,7 +152,8 @@ validate-fp: model
 	QUANTA_PPL_WINDOWS=20 QUANTA_MODEL_GGUF=$(abspath $(GGUF)) QUANTA_SHARED=$(abspath ../shared) \
 	  $(SWIFT) test $(TEST_FLAGS) --filter PerplexityRealModelTests
 
-bench: deps model $(MODEL)/config.json $(OUT)/bench/w4a16-rtn-g128.quanta $(OUT)/bench/w8a8-rtn.quanta
+bench: deps model $(MODEL)/config.json $(OUT)/bench/w4a16-rtn-g128.quanta $(OUT)/bench/w8a8-rtn.quanta \
+	  $(OUT)/bench/w4a4kv4-quarot.quanta
 	$(RELEASE) --product QuantaBench
 	QUANTA_MODEL_GGUF=$(abspath $(GGUF)) QUANTA_SHARED=$(abspath ../shared) .build/release/QuantaBench
 	@echo
@@ -164,6 +165,8 @@ bench: deps model $(MODEL)/config.json $(OUT)/bench/w4a16-rtn-g128.quanta $(OUT)
 	  --int8-activations --int8-head
 	@echo
 	QUANTA_SHARED=$(abspath ../shared) .build/release/QuantaBench --load $(OUT)/bench/w8a8-rtn.quanta
+	@echo
+	QUANTA_SHARED=$(abspath ../shared) .build/release/QuantaBench --load $(OUT)/bench/w4a4kv4-quarot.quanta
 	@echo
 	.build/release/QuantaBench --kernels
 	@echo
@@ -195,6 +198,12 @@ $(OUT)/bench/w4a16-rtn-g128.quanta: $(MODEL)/config.json | $(QUANTA)
 $(OUT)/bench/w8a8-rtn.quanta: $(MODEL)/config.json | $(QUANTA)
 	@mkdir -p $(OUT)/bench
 	$(QUANTA) quantize --model $(MODEL) --recipe recipes/w8a8-rtn.yaml --output $@ --no-validate --quiet
+
+# A W4A4KV4 container (QuaRot: Hadamard R1/R2, online R3/R4, GPTQ W4 per channel, A4, KV4).
+$(OUT)/bench/w4a4kv4-quarot.quanta: $(MODEL)/config.json $(CALIBRATION) | $(QUANTA)
+	@mkdir -p $(OUT)/bench
+	$(QUANTA) quantize --model $(MODEL) --recipe recipes/w4a4kv4-quarot.yaml --calibration $(CALIBRATION) \
+	  --output $@ --no-validate --quiet
 
 ## Quantization wall time and peak memory for w4a16-gptq-g128 with both calibration sizes (1 thread).
 bench-quantize: model | $(QUANTA)

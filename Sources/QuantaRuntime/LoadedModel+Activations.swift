@@ -83,20 +83,12 @@ extension LoadedModel {
     /// with 2…8-bit activations run on the integer kernels (`Int8Linear`: W8A8 natively,
     /// W4A4 / W4A8 / W8A4 … as int8 kernels on low-bit operands, one byte per weight).
     /// Grouped or asymmetric weights, or act-order permutations, keep the fake-quant path:
-    /// the packed kernels (`PackedLinear`) on fake-quantized float inputs.
-    ///
-    /// `integerKernels: false` takes the fake-quant path for every layer: its prefill runs
-    /// the same dequantized weights through the same BLAS calls as the simulation, so a
-    /// model's perplexity equals the simulation's exactly. The integer path equals it per
-    /// linear to float rounding only, which low-bit activations amplify through the layers
-    /// (a tie `k + 0.5` rounds either way): on SmolLM2 the container's perplexity differs
-    /// from the simulation's by 1.6% (W4A8 per-channel RTN) to 7.8% (QuaRot RTN W4A4KV4),
-    /// llamacpp protocol, 4 windows.
+    /// the packed kernels (`PackedLinear`) on fake-quantized float inputs. The simulation of
+    /// an integer-kernel linear is `IntegerSimulatedLinear`, which computes the same sums.
     public static func activationLinear(
-        _ weights: PackedWeights, activation: ActivationScheme, bias: [Float]?, context: ComputeContext, name: String,
-        integerKernels: Bool = true
+        _ weights: PackedWeights, activation: ActivationScheme, bias: [Float]?, context: ComputeContext, name: String
     ) throws -> any LinearOperator {
-        if integerKernels, weights.isSymmetricPerChannel, (2...8).contains(activation.bits) {
+        if weights.isSymmetricPerChannel, (2...8).contains(activation.bits) {
             return try Int8Linear(
                 unsignedCodes: weights.unpackedCodes(), bits: weights.bits, weightScales: weights.scaleValues(),
                 bias: bias, inputCount: weights.inputCount, outputCount: weights.outputCount, activation: activation,

@@ -113,13 +113,8 @@ import Testing
                 weights, activation: activation, bias: nil, context: .serial(), name: "test")
             #expect(linear is ActivationQuantizedLinear)
         }
-        // On request, symmetric per-channel weights take it too (exact perplexity checks).
         let perChannel = try Self.symmetricWeights(bits: 4, inputs: inputs, outputs: outputs, seed: 4)
         #expect(try LoadedModel.activationLinear(perChannel, activation: activation, bias: nil, context: .serial(), name: "test") is Int8Linear)
-        #expect(
-            try LoadedModel.activationLinear(
-                perChannel, activation: activation, bias: nil, context: .serial(), name: "test", integerKernels: false)
-                is ActivationQuantizedLinear)
     }
 
     @Test func codesOutsideTheirWidthAreRejected() throws {
