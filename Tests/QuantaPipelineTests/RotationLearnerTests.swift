@@ -70,6 +70,26 @@ import Testing
         #expect(abs(headNumeric - headAnalytic) <= 5e-3 * max(0.1, abs(headNumeric)), "R2: numeric \(headNumeric), analytic \(headAnalytic)")
     }
 
+    @Test func batchGradientsAreTheMeanOfTheWindowsGradients() throws {
+        let learner = try RotationLearner(model: Self.foldedModel())
+        let plan = try Self.startingPlan()
+        let windows = tinyWindows(count: 3, length: 9, seed: 12)
+        let batch = try learner.lossAndGradients(windows: windows, residual: plan.residual!, perHead: plan.perHead)
+        let singles = try windows.map { try learner.lossAndGradients(window: $0, residual: plan.residual!, perHead: plan.perHead) }
+        #expect(abs(batch.loss - singles.map(\.loss).reduce(0, +) / 3) < 1e-9)
+        var residual = Matrix(rows: 16, columns: 16)
+        for single in singles {
+            for index in residual.values.indices { residual.values[index] += single.residual.values[index] / 3 }
+        }
+        let scale = residual.values.map(abs).max()!
+        #expect(batch.residual.maximumAbsoluteDifference(to: residual) < 1e-5 * scale)
+        var head = Matrix(rows: 4, columns: 4)
+        for single in singles {
+            for index in head.values.indices { head.values[index] += single.perHead[1].values[index] / 3 }
+        }
+        #expect(batch.perHead[1].maximumAbsoluteDifference(to: head) < 1e-5 * head.values.map(abs).max()!)
+    }
+
     @Test func trainingLowersTheQuantizedLossAndKeepsRotationsOrthogonal() throws {
         // Outlier features in the residual stream (as real LLMs have): a few embedding columns
         // much larger than the rest, which per-token 4-bit activations and per-channel weights

@@ -145,7 +145,7 @@ import Testing
         _ = try SequentialQuantizer(recipe: recipe, plan: plan, context: .serial(), log: lines.append)
             .run(model: &model, windows: tinyWindows(count: 3, length: 12))
         #expect(lines.contents.filter { $0.hasPrefix("rotation step") }.count == 4)
-        #expect(lines.contents.contains { $0.hasPrefix("learning rotations: 4 steps over 2 windows of 8 tokens") })
+        #expect(lines.contents.contains { $0.hasPrefix("learning rotations: 4 steps of 1 over 2 windows of 8 tokens") })
         let finite = model.embedding.values.allSatisfy(\.isFinite)
         #expect(finite)
     }

@@ -48,6 +48,15 @@ public struct DecoderLayerTape: Sendable {
 public struct DecoderLayerGradients: Sendable {
     public var query, key, value, output, gate, up, down: Matrix
     public var inputGain, postAttentionGain: [Float]
+
+    public init(
+        query: Matrix, key: Matrix, value: Matrix, output: Matrix, gate: Matrix, up: Matrix, down: Matrix,
+        inputGain: [Float], postAttentionGain: [Float]
+    ) {
+        (self.query, self.key, self.value, self.output) = (query, key, value, output)
+        (self.gate, self.up, self.down) = (gate, up, down)
+        (self.inputGain, self.postAttentionGain) = (inputGain, postAttentionGain)
+    }
 }
 
 /// A reverse-mode pass through one LLaMA decoder layer (RMSNorm, q/k/v, RoPE, causal GQA

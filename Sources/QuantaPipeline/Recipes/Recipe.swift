@@ -193,6 +193,7 @@ public struct RecipeStage: Codable, Sendable, Equatable {
         case onlineQueryKey = "online_query_key"
         case learningRate = "learning_rate"
         case sequenceLength = "sequence_length"
+        case batchSize = "batch_size"
     }
 
     public init(from decoder: any Decoder) throws {

@@ -12,6 +12,7 @@ import QuantaAlgorithms
 ///       learning_rate: 1.5       # learned only (SpinQuant's default), decayed linearly to 0
 ///       momentum: 0              # learned only
 ///       samples: 32              # learned only: calibration windows cycled through
+///       batch_size: 1            # learned only: windows per step (gradients averaged)
 ///       sequence_length: 256     # learned only: tokens of each window used
 ///
 /// Learning fake-quantizes what the next quantizing stage will quantize — its `activations`,
@@ -35,6 +36,7 @@ public struct RotationKnobs: Sendable, Equatable {
     public var momentum = 0.0
     public var samples = 32
     public var sequenceLength = 256
+    public var batchSize = 1
 
     public init(mode: Mode = .hadamard, seed: UInt64 = 0, onlineDownProjection: Bool = true, queryKeyRotation: Bool = true) {
         self.mode = mode
@@ -58,6 +60,7 @@ public struct RotationKnobs: Sendable, Equatable {
         momentum = try container.decodeIfPresent(Double.self, forKey: .momentum) ?? momentum
         samples = try container.decodeIfPresent(Int.self, forKey: .samples) ?? samples
         sequenceLength = try container.decodeIfPresent(Int.self, forKey: .sequenceLength) ?? sequenceLength
+        batchSize = try container.decodeIfPresent(Int.self, forKey: .batchSize) ?? batchSize
     }
 
     func encode(into container: inout KeyedEncodingContainer<Keys>) throws {
@@ -71,6 +74,7 @@ public struct RotationKnobs: Sendable, Equatable {
         try container.encode(momentum, forKey: .momentum)
         try container.encode(samples, forKey: .samples)
         try container.encode(sequenceLength, forKey: .sequenceLength)
+        try container.encode(batchSize, forKey: .batchSize)
     }
 
     func validate(path: String, field: String) throws(PipelineError) {
@@ -86,6 +90,10 @@ public struct RotationKnobs: Sendable, Equatable {
         }
         guard samples >= 1 else {
             throw .invalidValue(path: path, line: nil, field: field + ".samples", detail: "must be at least 1, got \(samples)")
+        }
+        guard batchSize >= 1, batchSize <= samples else {
+            throw .invalidValue(
+                path: path, line: nil, field: field + ".batch_size", detail: "must be 1 … samples (\(samples)), got \(batchSize)")
         }
         guard sequenceLength >= 2 else {
             throw .invalidValue(

@@ -58,25 +58,27 @@ public struct RotationLearner {
     public func lossAndGradients(window: [Int], residual: Matrix, perHead: [Matrix]) throws
         -> (loss: Double, residual: Matrix, perHead: [Matrix])
     {
+        try lossAndGradients(windows: [window], residual: residual, perHead: perHead)
+    }
+
+    /// The loss and gradients averaged over `windows` (a mini-batch): the rotated, quantized
+    /// weights are built once, each window runs forward and backward, and the weight
+    /// gradients are summed before the (window-independent) products that turn them into
+    /// R1/R2 gradients — so a batch costs little more than its forward/backward passes.
+    public func lossAndGradients(windows: [[Int]], residual: Matrix, perHead: [Matrix]) throws
+        -> (loss: Double, residual: Matrix, perHead: [Matrix])
+    {
         precondition(perHead.count == layers.count, "one R2 per layer")
-        precondition(window.count >= 2, "a window needs two tokens")
-        let tokens = window.count
-        let tokenRows = try Matrix(
-            rows: tokens, columns: embedding.columns,
-            values: window.flatMap { embedding.values[($0 * embedding.columns)..<(($0 + 1) * embedding.columns)] })
-        var hidden = try BLAS.multiply(tokenRows, residual)
-        var tapes: [DecoderLayerTape] = []
+        precondition(!windows.isEmpty && windows.allSatisfy { $0.count >= 2 }, "windows need two tokens each")
+        let siteQuantizer = deployedQuantizer
         var rotated: [DecoderLayerWeights] = []
         var intermediates: [(value: Matrix, output: Matrix)] = []
-        // Rotary tables for this window, built once per layer and reused by the backward pass.
-        let geometries = layers.map { RotationTrainingGraph.geometry(of: $0, tokens: tokens) }
-        let siteQuantizer = deployedQuantizer
         for index in layers.indices {
             let original = weights[index]
             let quantize: (Matrix) throws -> Matrix = { try weightQuantizer?($0) ?? $0 }
             let valueRotated = try BLAS.multiply(original.value, residual)
             let outputRotated = try BLAS.multiply(residual, transposeA: true, original.output)
-            let layerWeights = DecoderLayerWeights(
+            rotated.append(DecoderLayerWeights(
                 query: try quantize(try BLAS.multiply(original.query, residual)),
                 key: try quantize(try BLAS.multiply(original.key, residual)),
                 value: try quantize(try RotationMath.rotatingOutputBlocks(of: valueRotated, by: perHead[index])),
@@ -84,28 +86,47 @@ public struct RotationLearner {
                 gate: try quantize(try BLAS.multiply(original.gate, residual)),
                 up: try quantize(try BLAS.multiply(original.up, residual)),
                 down: try quantizeDown(try BLAS.multiply(residual, transposeA: true, original.down)),
-                inputGain: original.inputGain, postAttentionGain: original.postAttentionGain)
-            let (output, tape) = try DecoderBackward.forward(
-                hidden, weights: layerWeights, geometry: geometries[index],
-                quantizer: siteQuantizer)
-            hidden = output
-            tapes.append(tape)
-            rotated.append(layerWeights)
+                inputGain: original.inputGain, postAttentionGain: original.postAttentionGain))
             intermediates.append((valueRotated, outputRotated))
         }
-        // Head and loss.
-        let (normalized, scales) = DecoderBackward.rmsNorm(hidden, gain: finalGain, epsilon: epsilon)
         let rotatedHead = try BLAS.multiply(head, residual)
-        var logits = try BLAS.multiply(normalized, rotatedHead, transposeB: true)
-        let (loss, logitGradient) = Self.crossEntropy(&logits, targets: Array(window.dropFirst()))
-        var residualGradient = try BLAS.multiply(try BLAS.multiply(logitGradient, head), transposeA: true, normalized)
-        let normalizedGradient = try BLAS.multiply(logitGradient, rotatedHead)
-        var hiddenGradient = DecoderBackward.rmsNormBackward(normalizedGradient, input: hidden, scale: scales, gain: finalGain).0
+        let share = 1 / Float(windows.count)
+        var loss = 0.0
+        var residualGradient = Matrix(rows: residual.rows, columns: residual.columns)
+        var layerGradients: [DecoderLayerGradients?] = Array(repeating: nil, count: layers.count)
+        for window in windows {
+            let tokens = window.count
+            let tokenRows = try Matrix(
+                rows: tokens, columns: embedding.columns,
+                values: window.flatMap { embedding.values[($0 * embedding.columns)..<(($0 + 1) * embedding.columns)] })
+            var hidden = try BLAS.multiply(tokenRows, residual)
+            var tapes: [DecoderLayerTape] = []
+            // Rotary tables for this window, built once per layer and reused by the backward pass.
+            let geometries = layers.map { RotationTrainingGraph.geometry(of: $0, tokens: tokens) }
+            for index in layers.indices {
+                let (output, tape) = try DecoderBackward.forward(
+                    hidden, weights: rotated[index], geometry: geometries[index], quantizer: siteQuantizer)
+                hidden = output
+                tapes.append(tape)
+            }
+            let (normalized, scales) = DecoderBackward.rmsNorm(hidden, gain: finalGain, epsilon: epsilon)
+            var logits = try BLAS.multiply(normalized, rotatedHead, transposeB: true)
+            let (windowLoss, logitGradient) = Self.crossEntropy(&logits, targets: Array(window.dropFirst()))
+            loss += windowLoss / Double(windows.count)
+            add(try BLAS.multiply(try BLAS.multiply(logitGradient, head), transposeA: true, normalized), to: &residualGradient, scale: share)
+            let normalizedGradient = try BLAS.multiply(logitGradient, rotatedHead)
+            var hiddenGradient = DecoderBackward.rmsNormBackward(normalizedGradient, input: hidden, scale: scales, gain: finalGain).0
+            for index in layers.indices.reversed() {
+                let (inputGradient, gradients) = try DecoderBackward.backward(
+                    hiddenGradient, tape: tapes[index], weights: rotated[index], geometry: geometries[index])
+                hiddenGradient = inputGradient
+                layerGradients[index] = layerGradients[index].map { $0.adding(gradients, scale: share) } ?? gradients.scaled(by: share)
+            }
+            add(try BLAS.multiply(tokenRows, transposeA: true, hiddenGradient), to: &residualGradient, scale: share)
+        }
         var perHeadGradients = perHead.map { Matrix(rows: $0.rows, columns: $0.columns) }
-        for index in layers.indices.reversed() {
-            let (inputGradient, gradients) = try DecoderBackward.backward(
-                hiddenGradient, tape: tapes[index], weights: rotated[index], geometry: geometries[index])
-            hiddenGradient = inputGradient
+        for index in layers.indices {
+            guard let gradients = layerGradients[index] else { continue }
             let original = weights[index]
             let r2 = perHead[index]
             // Readers W·R1.
@@ -126,7 +147,6 @@ public struct RotationLearner {
             // down: R1ᵀ·Wd.
             add(try BLAS.multiply(original.down, gradients.down, transposeB: true), to: &residualGradient)
         }
-        add(try BLAS.multiply(tokenRows, transposeA: true, hiddenGradient), to: &residualGradient)
         return (loss, residualGradient, perHeadGradients)
     }
 
@@ -166,12 +186,12 @@ public struct RotationLearner {
     }
 
     /// Runs `steps` Cayley SGD steps from `initial` (R1 and one R2 per layer, or one shared
-    /// R2 that is copied per layer), cycling through `windows`, the learning rate decayed
-    /// linearly to zero when `linearDecay` (SpinQuant's schedule); returns the learned plan and
-    /// the loss of every step.
+    /// R2 that is copied per layer), each on the next `batchSize` of `windows` (cycling), the
+    /// learning rate decayed linearly to zero when `linearDecay` (SpinQuant's schedule);
+    /// returns the learned plan and the loss of every step.
     public func train(
         windows: [[Int]], initial: RotationPlan, steps: Int, learningRate: Float, momentum: Float,
-        linearDecay: Bool = false, log: (String) -> Void = { _ in }
+        batchSize: Int = 1, linearDecay: Bool = false, log: (String) -> Void = { _ in }
     ) throws -> (plan: RotationPlan, losses: [Double]) {
         guard var residual = initial.residual, !initial.perHead.isEmpty, !windows.isEmpty else {
             throw PipelineError.unsupported(detail: "rotation learning starts from an R1, an R2 and calibration windows")
@@ -181,8 +201,9 @@ public struct RotationLearner {
         var perHeadOptimizers = try perHead.map { _ in try CayleySGD(learningRate: learningRate, momentum: momentum) }
         var losses: [Double] = []
         for step in 0..<steps {
+            let batch = (0..<max(batchSize, 1)).map { windows[(step * max(batchSize, 1) + $0) % windows.count] }
             let (loss, residualGradient, perHeadGradients) = try lossAndGradients(
-                window: windows[step % windows.count], residual: residual, perHead: perHead)
+                windows: batch, residual: residual, perHead: perHead)
             losses.append(loss)
             if linearDecay {
                 let rate = learningRate * Float(steps - step) / Float(steps)
@@ -252,6 +273,33 @@ public struct RotationLearner {
     }
 }
 
-private func add(_ source: Matrix, to target: inout Matrix) {
-    for index in target.values.indices { target.values[index] += source.values[index] }
+private func add(_ source: Matrix, to target: inout Matrix, scale: Float = 1) {
+    for index in target.values.indices { target.values[index] += scale * source.values[index] }
+}
+
+extension DecoderLayerGradients {
+    /// Every weight gradient times `scale` (gain gradients are not used here and dropped).
+    func scaled(by scale: Float) -> DecoderLayerGradients {
+        func times(_ matrix: Matrix) -> Matrix {
+            var result = matrix
+            for index in result.values.indices { result.values[index] *= scale }
+            return result
+        }
+        return DecoderLayerGradients(
+            query: times(query), key: times(key), value: times(value), output: times(output), gate: times(gate),
+            up: times(up), down: times(down), inputGain: [], postAttentionGain: [])
+    }
+
+    /// `self + scale · other`, weight gradients only.
+    func adding(_ other: DecoderLayerGradients, scale: Float) -> DecoderLayerGradients {
+        func sum(_ left: Matrix, _ right: Matrix) -> Matrix {
+            var result = left
+            add(right, to: &result, scale: scale)
+            return result
+        }
+        return DecoderLayerGradients(
+            query: sum(query, other.query), key: sum(key, other.key), value: sum(value, other.value),
+            output: sum(output, other.output), gate: sum(gate, other.gate), up: sum(up, other.up),
+            down: sum(down, other.down), inputGain: [], postAttentionGain: [])
+    }
 }

@@ -59,10 +59,10 @@ extension SequentialQuantizer {
             throw PipelineError.unsupported(detail: "learned rotations need calibration windows; give --calibration")
         }
         let learner = try RotationLearner(model: model, quantizingAs: stage, runtime: runtime, knobs: knobs)
-        log("learning rotations: \(knobs.steps) steps over \(samples.count) windows of \(samples[0].count) tokens")
+        log("learning rotations: \(knobs.steps) steps of \(knobs.batchSize) over \(samples.count) windows of \(samples[0].count) tokens")
         let (plan, losses) = try learner.train(
             windows: samples, initial: start, steps: knobs.steps, learningRate: Float(knobs.learningRate),
-            momentum: Float(knobs.momentum), linearDecay: true, log: log)
+            momentum: Float(knobs.momentum), batchSize: knobs.batchSize, linearDecay: true, log: log)
         if let first = losses.first, let last = losses.last {
             log(String(format: "rotation loss %.4f → %.4f (training windows)", first, last))
         }
