@@ -102,12 +102,13 @@ import Testing
         let scheme = QuantizationScheme(bits: 4, groupSize: nil, symmetric: false)
         learner.weightQuantizer = { try RoundToNearest.quantize(weight: $0, scheme: scheme).dequantized }
         learner.quantizer = { matrix, site in
-            guard site != .key, site != .value else { return }
+            guard site != .key, site != .value else { return nil }
             for row in 0..<matrix.rows {
                 let limit = (0..<matrix.columns).map { abs(matrix[row, $0]) }.max() ?? 0
                 let scale = limit > 0 ? limit / 7 : 1
                 for column in 0..<matrix.columns { matrix[row, column] = scale * min(max((matrix[row, column] / scale).rounded(), -8), 7) }
             }
+            return nil
         }
         let windows = tinyWindows(count: 2, length: 12)
         let start = try Self.startingPlan()

@@ -129,6 +129,18 @@ import Testing
         }
     }
 
+    @Test func perTokenQuantizerPassesTheGradientThroughItsScale() throws {
+        // x = [1, −3, 0.5], 4 bits: s = 3/7, codes 2, −7, 1; q − x/s = −1/3, 0, −1/6; the scale
+        // is set by x₁ < 0, so ∂y/∂x₁ gains Σ g_i (q_i − x_i/s) · (−1) / 7 = (1/3 + 1/6) / 7.
+        var matrix = try Matrix(rows: 1, columns: 3, values: [1, -3, 0.5])
+        let adjustment = RotationLearner.quantizePerToken(&matrix, ActivationScheme(bits: 4))
+        #expect(matrix.values.map { ($0 * 7 / 3).rounded() } == [2, -7, 1])
+        var gradient = try Matrix(rows: 1, columns: 3, values: [1, 1, 1])
+        adjustment(&gradient)
+        #expect(abs(gradient[0, 0] - 1) < 1e-6 && abs(gradient[0, 2] - 1) < 1e-6)
+        #expect(abs(gradient[0, 1] - (1 + 0.5 / 7)) < 1e-5)
+    }
+
     @Test func learnedRotationsTrainInThePipeline() throws {
         let learned = RecipeStage(rotation: {
             var knobs = RotationKnobs(mode: .learned, seed: 5)

@@ -37,11 +37,20 @@ public enum DecoderQuantizationSite: Sendable, CaseIterable {
     case attentionInput, outputProjectionInput, feedForwardInput, downProjectionInput, key, value
 }
 
+/// A fake quantizer at a site: rounds `values` in place and may return how the gradient of
+/// its output becomes the gradient of its input beyond the identity (`nil`: the plain
+/// straight-through estimator).
+public typealias DecoderSiteQuantizer = (inout Matrix, DecoderQuantizationSite) -> (@Sendable (inout Matrix) -> Void)?
+
 /// What the forward pass keeps for the backward pass.
 public struct DecoderLayerTape: Sendable {
     var input, normalized, rotatedQuery, rotatedKey, value, attended, residual, postNormalized, gate, up, activation: Matrix
     var inputScale, postScale: [Float]
     var probabilities: [Matrix]
+    /// The quantizers' gradient adjustments by site.
+    var adjustments: [DecoderQuantizationSite: @Sendable (inout Matrix) -> Void] = [:]
+
+    func adjust(_ gradient: inout Matrix, _ site: DecoderQuantizationSite) { adjustments[site]?(&gradient) }
 }
 
 /// Gradients of one decoder layer's weights.
@@ -68,21 +77,26 @@ public struct DecoderLayerGradients: Sendable {
 /// u = g ⊙ dy; SiLU′(z) = σ(z)(1 + z(1 − σ(z)))).
 public enum DecoderBackward {
     /// The layer output for `input` (`tokens × hidden`) and the tape for `backward`.
-    /// `quantizer` (fake quantization at each `DecoderQuantizationSite`) is passed through
-    /// unchanged by the backward pass: the straight-through estimator.
+    /// `quantizer` (fake quantization at each `DecoderQuantizationSite`) is passed through by
+    /// the backward pass as the identity (the straight-through estimator) plus the adjustment
+    /// it returns, if any.
     public static func forward(
         _ input: Matrix, weights: DecoderLayerWeights, geometry: DecoderLayerGeometry,
-        quantizer: ((inout Matrix, DecoderQuantizationSite) -> Void)? = nil
+        quantizer: DecoderSiteQuantizer? = nil
     ) throws(TensorError) -> (output: Matrix, tape: DecoderLayerTape) {
+        var adjustments: [DecoderQuantizationSite: @Sendable (inout Matrix) -> Void] = [:]
+        func quantize(_ values: inout Matrix, _ site: DecoderQuantizationSite) {
+            if let adjustment = quantizer?(&values, site) { adjustments[site] = adjustment }
+        }
         var (normalized, inputScale) = rmsNorm(input, gain: weights.inputGain, epsilon: geometry.epsilon)
-        quantizer?(&normalized, .attentionInput)
+        quantize(&normalized, .attentionInput)
         var query = try BLAS.multiply(normalized, weights.query, transposeB: true)
         var key = try BLAS.multiply(normalized, weights.key, transposeB: true)
         var value = try BLAS.multiply(normalized, weights.value, transposeB: true)
         rope(&query, geometry, inverse: false)
         rope(&key, geometry, inverse: false)
-        quantizer?(&key, .key)
-        quantizer?(&value, .value)
+        quantize(&key, .key)
+        quantize(&value, .value)
         var attended = Matrix(rows: input.rows, columns: geometry.heads * geometry.headDimension)
         var probabilities: [Matrix] = []
         let scale = 1 / Float(geometry.headDimension).squareRoot()
@@ -105,22 +119,22 @@ public enum DecoderBackward {
             place(try BLAS.multiply(scores, slice(value, group, geometry.headDimension)), into: &attended, head, geometry.headDimension)
             probabilities.append(scores)
         }
-        quantizer?(&attended, .outputProjectionInput)
+        quantize(&attended, .outputProjectionInput)
         var residual = try BLAS.multiply(attended, weights.output, transposeB: true)
         add(input, to: &residual)
         var (postNormalized, postScale) = rmsNorm(residual, gain: weights.postAttentionGain, epsilon: geometry.epsilon)
-        quantizer?(&postNormalized, .feedForwardInput)
+        quantize(&postNormalized, .feedForwardInput)
         let gate = try BLAS.multiply(postNormalized, weights.gate, transposeB: true)
         let up = try BLAS.multiply(postNormalized, weights.up, transposeB: true)
         var activation = gate
         for index in activation.values.indices { activation.values[index] = silu(gate.values[index]) * up.values[index] }
-        quantizer?(&activation, .downProjectionInput)
+        quantize(&activation, .downProjectionInput)
         var output = try BLAS.multiply(activation, weights.down, transposeB: true)
         add(residual, to: &output)
         let tape = DecoderLayerTape(
             input: input, normalized: normalized, rotatedQuery: query, rotatedKey: key, value: value, attended: attended,
             residual: residual, postNormalized: postNormalized, gate: gate, up: up, activation: activation,
-            inputScale: inputScale, postScale: postScale, probabilities: probabilities)
+            inputScale: inputScale, postScale: postScale, probabilities: probabilities, adjustments: adjustments)
         return (output, tape)
     }
 
@@ -129,7 +143,8 @@ public enum DecoderBackward {
         _ outputGradient: Matrix, tape: DecoderLayerTape, weights: DecoderLayerWeights, geometry: DecoderLayerGeometry
     ) throws(TensorError) -> (input: Matrix, weights: DecoderLayerGradients) {
         // Feed-forward block.
-        let activationGradient = try BLAS.multiply(outputGradient, weights.down)
+        var activationGradient = try BLAS.multiply(outputGradient, weights.down)
+        tape.adjust(&activationGradient, .downProjectionInput)
         let downGradient = try BLAS.multiply(outputGradient, transposeA: true, tape.activation)
         var gateGradient = tape.gate
         var upGradient = tape.up
@@ -143,13 +158,15 @@ public enum DecoderBackward {
         let upWeightGradient = try BLAS.multiply(upGradient, transposeA: true, tape.postNormalized)
         var postNormalizedGradient = try BLAS.multiply(gateGradient, weights.gate)
         add(try BLAS.multiply(upGradient, weights.up), to: &postNormalizedGradient)
+        tape.adjust(&postNormalizedGradient, .feedForwardInput)
         var residualGradient = outputGradient
         let (postInputGradient, postGainGradient) = rmsNormBackward(
             postNormalizedGradient, input: tape.residual, scale: tape.postScale, gain: weights.postAttentionGain)
         add(postInputGradient, to: &residualGradient)
 
         // Attention block.
-        let attendedGradient = try BLAS.multiply(residualGradient, weights.output)
+        var attendedGradient = try BLAS.multiply(residualGradient, weights.output)
+        tape.adjust(&attendedGradient, .outputProjectionInput)
         let outputWeightGradient = try BLAS.multiply(residualGradient, transposeA: true, tape.attended)
         let dimension = geometry.headDimension
         var queryGradient = Matrix(rows: tape.rotatedQuery.rows, columns: tape.rotatedQuery.columns)
@@ -176,6 +193,8 @@ public enum DecoderBackward {
                 try BLAS.multiply(scoreGradient, transposeA: true, slice(tape.rotatedQuery, head, dimension)),
                 into: &keyGradient, group, dimension)
         }
+        tape.adjust(&keyGradient, .key)
+        tape.adjust(&valueGradient, .value)
         rope(&queryGradient, geometry, inverse: true)
         rope(&keyGradient, geometry, inverse: true)
         let queryWeightGradient = try BLAS.multiply(queryGradient, transposeA: true, tape.normalized)
@@ -184,6 +203,7 @@ public enum DecoderBackward {
         var normalizedGradient = try BLAS.multiply(queryGradient, weights.query)
         add(try BLAS.multiply(keyGradient, weights.key), to: &normalizedGradient)
         add(try BLAS.multiply(valueGradient, weights.value), to: &normalizedGradient)
+        tape.adjust(&normalizedGradient, .attentionInput)
         var inputGradient = residualGradient
         let (attentionInputGradient, inputGainGradient) = rmsNormBackward(
             normalizedGradient, input: tape.input, scale: tape.inputScale, gain: weights.inputGain)

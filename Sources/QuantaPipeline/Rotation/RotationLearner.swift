@@ -27,7 +27,7 @@ public struct RotationLearner {
     /// Fake quantization at each site of the decoder (linear inputs, keys, values; `nil`: full
     /// precision). With `onlineDownProjection` the down-projection input arrives Hadamard-
     /// transformed, with `queryKeyRotation` the keys per head, as the deployed model sees them.
-    public var quantizer: ((inout Matrix, DecoderQuantizationSite) -> Void)?
+    public var quantizer: DecoderSiteQuantizer?
     /// R4: `down_proj` weights are quantized as `W·H` and its inputs as `H x` (exact in float;
     /// only the quantization sees the Hadamard domain).
     public var onlineDownProjection = false
@@ -162,8 +162,9 @@ public struct RotationLearner {
         return quantized
     }
 
-    /// `quantizer` with the online Hadamards around the sites they precede.
-    var deployedQuantizer: ((inout Matrix, DecoderQuantizationSite) -> Void)? {
+    /// `quantizer` with the online Hadamards around the sites they precede (also around its
+    /// gradient adjustment: `H` is symmetric and orthonormal, its own transpose and inverse).
+    var deployedQuantizer: DecoderSiteQuantizer? {
         guard let quantizer else { return nil }
         let (down, key) = (onlineDownProjection, queryKeyRotation)
         let headDimension = layers.first?.attention.headDimension ?? 1
@@ -173,8 +174,14 @@ public struct RotationLearner {
             // Sizes were checked when the plan was built; a failure leaves the values unrotated.
             let width = site == .key ? headDimension : matrix.columns
             try? Self.transformBlocks(&matrix, width: width)
-            quantizer(&matrix, site)
+            let adjustment = quantizer(&matrix, site)
             try? Self.transformBlocks(&matrix, width: width)
+            guard let adjustment else { return nil }
+            return { gradient in
+                try? Self.transformBlocks(&gradient, width: width)
+                adjustment(&gradient)
+                try? Self.transformBlocks(&gradient, width: width)
+            }
         }
     }
 

@@ -144,16 +144,53 @@ extension RotationLearner {
                 switch site {
                 case .key, .value:
                     cache?.fakeQuantize(&matrix)
+                    return nil
                 case .attentionInput, .outputProjectionInput, .feedForwardInput, .downProjectionInput:
-                    guard let activation else { return }
-                    let (rows, columns) = (matrix.rows, matrix.columns)
-                    matrix.values.withUnsafeMutableBufferPointer {
-                        activation.fakeQuantize($0.baseAddress!, rows: rows, columns: columns)
-                    }
+                    guard let activation else { return nil }
+                    return Self.quantizePerToken(&matrix, activation)
                 }
             }
         }
         onlineDownProjection = knobs.onlineDownProjection
         queryKeyRotation = knobs.queryKeyRotation
+    }
+
+    /// Per-token symmetric fake quantization of `matrix` (`y = s · round(x / s)`,
+    /// `s = max|x| / m`) and its gradient beyond the straight-through identity: through the
+    /// scale, `∂y_i/∂x_k = (q_i − x_i/s) · sign(x_k) / m` for the `k` that sets `max|x|` (as
+    /// LSQ-style quantizers with a data-dependent scale differentiate it). Without that term
+    /// the gradient never sees the rounding error the rotation is meant to shrink.
+    ///
+    /// Provenance: S. Esser et al., "Learned Step Size Quantization", ICLR 2020, eq. (3) (the
+    /// gradient through the scale with a straight-through round).
+    public static func quantizePerToken(_ matrix: inout Matrix, _ activation: ActivationScheme)
+        -> @Sendable (inout Matrix) -> Void
+    {
+        let (rows, columns) = (matrix.rows, matrix.columns)
+        let magnitude = activation.maximumMagnitude
+        var errors = Matrix(rows: rows, columns: columns)
+        var largestColumns = [Int](repeating: 0, count: rows)
+        for row in 0..<rows {
+            var largest: Float = 0
+            for column in 0..<columns where abs(matrix[row, column]) > largest {
+                largest = abs(matrix[row, column])
+                largestColumns[row] = column
+            }
+            let scale = max(largest, ActivationScheme.minimumRange) / magnitude
+            let sign: Float = matrix[row, largestColumns[row]] < 0 ? -1 : 1
+            for column in 0..<columns {
+                let ratio = matrix[row, column] / scale
+                let code = ActivationScheme.code(matrix[row, column], scale: scale, magnitude: magnitude)
+                if largest > ActivationScheme.minimumRange { errors[row, column] = (code - ratio) * sign / magnitude }
+                matrix[row, column] = code * scale
+            }
+        }
+        return { [errors, largestColumns] gradient in
+            for row in 0..<rows {
+                var extra: Float = 0
+                for column in 0..<columns { extra += gradient[row, column] * errors[row, column] }
+                gradient[row, largestColumns[row]] += extra
+            }
+        }
     }
 }
