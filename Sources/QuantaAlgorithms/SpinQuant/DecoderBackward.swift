@@ -53,20 +53,8 @@ public struct DecoderLayerTape: Sendable {
     func adjust(_ gradient: inout Matrix, _ site: DecoderQuantizationSite) { adjustments[site]?(&gradient) }
 }
 
-/// Gradients of one decoder layer's weights.
-public struct DecoderLayerGradients: Sendable {
-    public var query, key, value, output, gate, up, down: Matrix
-    public var inputGain, postAttentionGain: [Float]
-
-    public init(
-        query: Matrix, key: Matrix, value: Matrix, output: Matrix, gate: Matrix, up: Matrix, down: Matrix,
-        inputGain: [Float], postAttentionGain: [Float]
-    ) {
-        (self.query, self.key, self.value, self.output) = (query, key, value, output)
-        (self.gate, self.up, self.down) = (gate, up, down)
-        (self.inputGain, self.postAttentionGain) = (inputGain, postAttentionGain)
-    }
-}
+/// Gradients of one decoder layer's weights, shaped like the weights.
+public typealias DecoderLayerGradients = DecoderLayerWeights
 
 /// A reverse-mode pass through one LLaMA decoder layer (RMSNorm, q/k/v, RoPE, causal GQA
 /// softmax attention, o, residual, RMSNorm, SwiGLU, residual) in float32, written out by hand

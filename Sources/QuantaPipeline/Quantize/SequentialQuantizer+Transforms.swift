@@ -320,7 +320,8 @@ extension SequentialQuantizer {
         return ActivationQuantizedLinear(base: dense, activation: activation)
     }
 
-    /// The norm gains and dense linear weights of every layer, after the transforms.
+    /// The norm gains and dense linear weights of every layer, after the transforms (or the
+    /// rotation).
     static func transformedTensors(of model: TransformerModel) throws -> [NamedTensor] {
         var tensors: [NamedTensor] = []
         for layer in model.layers {
@@ -331,7 +332,9 @@ extension SequentialQuantizer {
                 name: layer.name + ".post_attention_layernorm.weight",
                 tensor: try Tensor(shape: [layer.postAttentionNorm.weight.count], values: layer.postAttentionNorm.weight)))
             for suffix in LayerPlan.sequentialGroups.joined() {
-                guard let dense = layer[keyPath: DecoderLayer.linearPath(suffix)] as? DenseLinear else { continue }
+                var linear = layer[keyPath: DecoderLayer.linearPath(suffix)]
+                if let wrapped = linear as? HadamardInputLinear { linear = wrapped.inner }  // R4: stored as W·H
+                guard let dense = linear as? DenseLinear else { continue }
                 tensors.append(NamedTensor(name: "\(layer.name).\(suffix).weight", tensor: try dense.weight.tensor()))
                 if let bias = dense.bias {
                     tensors.append(NamedTensor(name: "\(layer.name).\(suffix).bias", tensor: try Tensor(shape: [bias.count], values: bias)))

@@ -83,29 +83,11 @@ extension SequentialQuantizer {
         guard let head = model.head as? DenseLinear else {
             throw PipelineError.unsupported(detail: "lm_head must stay in full precision in a rotated model")
         }
-        var tensors = [
+        return [
             NamedTensor(name: "model.embed_tokens.weight", tensor: try model.embedding.tensor()),
             NamedTensor(name: "model.norm.weight", tensor: try Tensor(shape: [model.finalNorm.weight.count], values: model.finalNorm.weight)),
             NamedTensor(name: "lm_head.weight", tensor: try head.weight.tensor()),
-        ]
-        for layer in model.layers {
-            tensors.append(NamedTensor(
-                name: layer.name + ".input_layernorm.weight",
-                tensor: try Tensor(shape: [layer.inputNorm.weight.count], values: layer.inputNorm.weight)))
-            tensors.append(NamedTensor(
-                name: layer.name + ".post_attention_layernorm.weight",
-                tensor: try Tensor(shape: [layer.postAttentionNorm.weight.count], values: layer.postAttentionNorm.weight)))
-            for suffix in LayerPlan.sequentialGroups.joined() {
-                var linear = layer[keyPath: DecoderLayer.linearPath(suffix)]
-                if let wrapped = linear as? HadamardInputLinear { linear = wrapped.inner }
-                guard let dense = linear as? DenseLinear else { continue }
-                tensors.append(NamedTensor(name: "\(layer.name).\(suffix).weight", tensor: try dense.weight.tensor()))
-                if let bias = dense.bias {
-                    tensors.append(NamedTensor(name: "\(layer.name).\(suffix).bias", tensor: try Tensor(shape: [bias.count], values: bias)))
-                }
-            }
-        }
-        return tensors
+        ] + (try transformedTensors(of: model))
     }
 }
 
