@@ -123,6 +123,11 @@ import Testing
         #expect(after < before)
         #expect(CayleySGD.orthogonalityError(plan.residual!) < 1e-4)
         #expect(plan.perHead.allSatisfy { CayleySGD.orthogonalityError($0) < 1e-4 })
+        // R2 only: R1 stays the starting Hadamard, the head rotations move.
+        let headsOnly = try learner.train(
+            windows: windows, initial: start, steps: 5, learningRate: 0.05, momentum: 0, learnsResidual: false).plan
+        #expect(headsOnly.residual == start.residual)
+        #expect(headsOnly.perHead[0] != start.perHead[0])
     }
 }
 

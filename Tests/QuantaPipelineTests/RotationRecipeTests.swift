@@ -35,6 +35,7 @@ import Testing
             "name: x\nstages:\n  - algorithm: rotation\n    mode: learned\n    learning_rate: 0\n" + Self.gptq, ["learning_rate", "positive"])
         expectError(
             "name: x\nstages:\n  - algorithm: rotation\n    mode: learned\n    sequence_length: 1\n" + Self.gptq, ["sequence_length"])
+        expectError("name: x\nstages:\n  - algorithm: rotation\n    learn_residual: false\n" + Self.gptq, ["r.yaml:4", "learn_residual"])
     }
 
     @Test func rotationMustComeFirstAndAlone() {

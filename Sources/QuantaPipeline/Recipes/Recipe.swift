@@ -194,6 +194,7 @@ public struct RecipeStage: Codable, Sendable, Equatable {
         case learningRate = "learning_rate"
         case sequenceLength = "sequence_length"
         case batchSize = "batch_size"
+        case learnResidual = "learn_residual"
     }
 
     public init(from decoder: any Decoder) throws {

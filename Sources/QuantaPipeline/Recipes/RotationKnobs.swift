@@ -13,6 +13,7 @@ import QuantaAlgorithms
 ///       momentum: 0              # learned only
 ///       samples: 32              # learned only: calibration windows cycled through
 ///       batch_size: 1            # learned only: windows per step (gradients averaged)
+///       learn_residual: true     # learned only: false keeps the Hadamard R1, learns only R2
 ///       sequence_length: 256     # learned only: tokens of each window used
 ///
 /// Learning fake-quantizes what the next quantizing stage will quantize — its `activations`,
@@ -37,6 +38,7 @@ public struct RotationKnobs: Sendable, Equatable {
     public var samples = 32
     public var sequenceLength = 256
     public var batchSize = 1
+    public var learnsResidual = true
 
     public init(mode: Mode = .hadamard, seed: UInt64 = 0, onlineDownProjection: Bool = true, queryKeyRotation: Bool = true) {
         self.mode = mode
@@ -61,6 +63,7 @@ public struct RotationKnobs: Sendable, Equatable {
         samples = try container.decodeIfPresent(Int.self, forKey: .samples) ?? samples
         sequenceLength = try container.decodeIfPresent(Int.self, forKey: .sequenceLength) ?? sequenceLength
         batchSize = try container.decodeIfPresent(Int.self, forKey: .batchSize) ?? batchSize
+        learnsResidual = try container.decodeIfPresent(Bool.self, forKey: .learnResidual) ?? learnsResidual
     }
 
     func encode(into container: inout KeyedEncodingContainer<Keys>) throws {
@@ -75,6 +78,7 @@ public struct RotationKnobs: Sendable, Equatable {
         try container.encode(samples, forKey: .samples)
         try container.encode(sequenceLength, forKey: .sequenceLength)
         try container.encode(batchSize, forKey: .batchSize)
+        try container.encode(learnsResidual, forKey: .learnResidual)
     }
 
     func validate(path: String, field: String) throws(PipelineError) {

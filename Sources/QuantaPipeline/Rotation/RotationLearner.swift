@@ -198,7 +198,7 @@ public struct RotationLearner {
     /// returns the learned plan and the loss of every step.
     public func train(
         windows: [[Int]], initial: RotationPlan, steps: Int, learningRate: Float, momentum: Float,
-        batchSize: Int = 1, linearDecay: Bool = false, log: (String) -> Void = { _ in }
+        batchSize: Int = 1, linearDecay: Bool = false, learnsResidual: Bool = true, log: (String) -> Void = { _ in }
     ) throws -> (plan: RotationPlan, losses: [Double]) {
         guard var residual = initial.residual, !initial.perHead.isEmpty, !windows.isEmpty else {
             throw PipelineError.unsupported(detail: "rotation learning starts from an R1, an R2 and calibration windows")
@@ -217,7 +217,7 @@ public struct RotationLearner {
                 residualOptimizer.learningRate = rate
                 for index in perHeadOptimizers.indices { perHeadOptimizers[index].learningRate = rate }
             }
-            try residualOptimizer.step(rotation: &residual, gradient: residualGradient)
+            if learnsResidual { try residualOptimizer.step(rotation: &residual, gradient: residualGradient) }
             for index in perHead.indices {
                 try perHeadOptimizers[index].step(rotation: &perHead[index], gradient: perHeadGradients[index])
             }

@@ -62,7 +62,8 @@ extension SequentialQuantizer {
         log("learning rotations: \(knobs.steps) steps of \(knobs.batchSize) over \(samples.count) windows of \(samples[0].count) tokens")
         let (plan, losses) = try learner.train(
             windows: samples, initial: start, steps: knobs.steps, learningRate: Float(knobs.learningRate),
-            momentum: Float(knobs.momentum), batchSize: knobs.batchSize, linearDecay: true, log: log)
+            momentum: Float(knobs.momentum), batchSize: knobs.batchSize, linearDecay: true,
+            learnsResidual: knobs.learnsResidual, log: log)
         if let first = losses.first, let last = losses.last {
             log(String(format: "rotation loss %.4f → %.4f (training windows)", first, last))
         }
