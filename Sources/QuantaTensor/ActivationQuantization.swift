@@ -21,8 +21,12 @@ public struct ActivationScheme: Sendable, Equatable, Hashable, Codable {
     public var granularity: Granularity
     /// The static scale (`perTensor` only; set by calibration).
     public var staticScale: Float?
+    /// Per token, the fraction of `max|x|` the range keeps (1: no clipping; QuaRot clips A4 at
+    /// 0.9): values beyond it saturate at `±maximumMagnitude`.
+    public var clipRatio: Float = 1
 
-    public init(bits: Int = 8, granularity: Granularity = .perToken, staticScale: Float? = nil) {
+    public init(bits: Int = 8, granularity: Granularity = .perToken, staticScale: Float? = nil, clipRatio: Float = 1) {
+        self.clipRatio = clipRatio
         self.bits = bits
         self.granularity = granularity
         self.staticScale = staticScale
@@ -37,6 +41,7 @@ public struct ActivationScheme: Sendable, Equatable, Hashable, Codable {
     enum CodingKeys: String, CodingKey {
         case bits, granularity
         case staticScale = "static_scale"
+        case clipRatio = "clip_ratio"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -44,7 +49,8 @@ public struct ActivationScheme: Sendable, Equatable, Hashable, Codable {
         self.init(
             bits: try container.decodeIfPresent(Int.self, forKey: .bits) ?? 8,
             granularity: try container.decodeIfPresent(Granularity.self, forKey: .granularity) ?? .perToken,
-            staticScale: try container.decodeIfPresent(Float.self, forKey: .staticScale))
+            staticScale: try container.decodeIfPresent(Float.self, forKey: .staticScale),
+            clipRatio: try container.decodeIfPresent(Float.self, forKey: .clipRatio) ?? 1)
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -52,6 +58,7 @@ public struct ActivationScheme: Sendable, Equatable, Hashable, Codable {
         try container.encode(bits, forKey: .bits)
         try container.encode(granularity, forKey: .granularity)
         try container.encodeIfPresent(staticScale, forKey: .staticScale)
+        if clipRatio != 1 { try container.encode(clipRatio, forKey: .clipRatio) }
     }
 
     /// The scale every row uses under `perTensor` (the static scale, kept positive), or nil
@@ -60,12 +67,14 @@ public struct ActivationScheme: Sendable, Equatable, Hashable, Codable {
         granularity == .perTensor ? max(staticScale ?? Self.minimumRange, Float.leastNormalMagnitude) : nil
     }
 
-    /// The scale of one row: `tensorScale`, or per token `max(max|x|, 1e-5) / maximumMagnitude`.
+    /// The scale of one row: `tensorScale`, or per token
+    /// `max(clipRatio · max|x|, 1e-5) / maximumMagnitude`.
     @inlinable
     public func scale(ofRow values: UnsafePointer<Float>, count: Int) -> Float {
         if let tensorScale { return tensorScale }
         var largest: Float = 0
         for index in 0..<count { largest = max(largest, abs(values[index])) }
+        largest *= clipRatio
         return max(largest, Self.minimumRange) / maximumMagnitude
     }
 

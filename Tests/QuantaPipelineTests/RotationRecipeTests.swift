@@ -17,6 +17,7 @@ import Testing
         let knobs = try #require(spin.rotation)
         #expect(knobs.mode == .learned && knobs.onlineDownProjection && knobs.queryKeyRotation)
         #expect(knobs.steps == 32 && knobs.samples == 32 && knobs.sequenceLength == 256 && knobs.learningRate == 1.5)
+        #expect(!knobs.learnsResidual)
         #expect(spin.kvCache == KeyValueCacheKnobs(bits: 4))
         #expect(spin.stages[1].activationAware.activations == ActivationScheme(bits: 4))
         let round = try Recipe.parse(String(decoding: spin.encodedJSON(), as: UTF8.self), path: "json")
@@ -44,6 +45,15 @@ import Testing
             "name: x\nstages:\n  - algorithm: rotation\n  - algorithm: awq\n    scheme: {bits: 4}\n", ["awq", "cannot follow a rotation"])
         expectError("name: x\nstages:\n  - algorithm: rotation\n    mode: learned\n", ["mode", "add a quantizing stage"])
         expectError("name: x\nstages:\n  - algorithm: rotation\n    targets: [q_proj]\n" + Self.gptq, ["r.yaml:4", "targets"])
+    }
+
+    @Test func activationClippingIsReadAndChecked() throws {
+        let recipe = try Recipe.parse(
+            "name: x\nstages:\n  - algorithm: rtn\n    scheme: {bits: 4}\n    activations: {bits: 4, clip_ratio: 0.9}\n", path: "r.yaml")
+        #expect(recipe.stages[0].activationAware.activations == ActivationScheme(bits: 4, clipRatio: 0.9))
+        expectError(
+            "name: x\nstages:\n  - algorithm: rtn\n    scheme: {bits: 4}\n    activations: {bits: 4, clip_ratio: 0}\n",
+            ["activations.clip_ratio", "(0, 1]"])
     }
 
     @Test func keyValueCacheIsChecked() {

@@ -40,6 +40,7 @@ import Testing
         let activations = [
             ActivationScheme(bits: activationBits),
             ActivationScheme(bits: activationBits, granularity: .perTensor, staticScale: 0.3),  // clamps the tails
+            ActivationScheme(bits: activationBits, clipRatio: 0.8),  // per token, clipped: saturates the largest
         ]
         for activation in activations {
             for (inputs, outputs) in [(200, 23), (576, 40)] {  // 200: a VNNI tail of 8; 576: whole 64-byte steps
@@ -92,6 +93,11 @@ import Testing
         let scale = Int8Kernels.quantizeRow(values, count: values.count, activation: ActivationScheme(bits: 4), into: &codes)
         #expect(scale == 0.25)
         #expect(codes == [7, -4, 2, 0, -7])  // −3.5 → −4 and 2.5 → 2 (half to even); 0.5 → 0
+        // Clipped at half the absmax: scale 0.875 / 7, the ends saturate at ±7.
+        let clipped = Int8Kernels.quantizeRow(
+            values, count: values.count, activation: ActivationScheme(bits: 4, clipRatio: 0.5), into: &codes)
+        #expect(clipped == 0.125)
+        #expect(codes == [7, -7, 5, 1, -7])
     }
 
     @Test func groupedOrAsymmetricWeightsKeepTheFakeQuantPath() throws {

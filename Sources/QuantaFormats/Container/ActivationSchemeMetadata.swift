@@ -10,6 +10,7 @@ extension ActivationScheme {
             ("bits", .integer(Int64(bits))), ("granularity", .string(granularity.rawValue)),
         ]
         if let staticScale { members.append(("static_scale", .number(Double(staticScale)))) }
+        if clipRatio != 1 { members.append(("clip_ratio", .number(Double(clipRatio)))) }
         return .object(members)
     }
 
@@ -27,6 +28,10 @@ extension ActivationScheme {
         if granularity == .perTensor, staticScale == nil {
             throw .invalidField(path: path, field: "activation", detail: "a per_tensor activation spec needs static_scale")
         }
-        self.init(bits: Int(bits), granularity: granularity, staticScale: staticScale)
+        let clipRatio = Float(metadata["clip_ratio"]?.doubleValue ?? 1)
+        guard clipRatio > 0, clipRatio <= 1 else {
+            throw .invalidField(path: path, field: "activation", detail: "clip_ratio \(clipRatio) must be in (0, 1]")
+        }
+        self.init(bits: Int(bits), granularity: granularity, staticScale: staticScale, clipRatio: clipRatio)
     }
 }

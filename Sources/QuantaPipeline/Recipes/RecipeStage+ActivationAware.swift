@@ -115,6 +115,11 @@ extension RecipeStage {
             break
         }
         if let activations = knobs.activations {
+            guard activations.clipRatio > 0, activations.clipRatio <= 1 else {
+                throw .invalidValue(
+                    path: path, line: nil, field: field + ".activations.clip_ratio",
+                    detail: "must be in (0, 1] (the share of each token's max|x| the range keeps), got \(activations.clipRatio)")
+            }
             guard (4...8).contains(activations.bits) else {
                 throw .invalidValue(
                     path: path, line: nil, field: field + ".activations.bits", detail: "\(activations.bits) is not supported; use 4 to 8")

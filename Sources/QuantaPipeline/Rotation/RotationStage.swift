@@ -120,7 +120,9 @@ extension RotationLearner {
             scheme.clipping = .none
             weightQuantizer = { try RoundToNearest.quantize(weight: $0, scheme: scheme).withHalfPrecisionScales().dequantized }
         }
-        let activation = stage.activationAware.activations.map { ActivationScheme(bits: $0.bits, granularity: .perToken) }
+        let activation = stage.activationAware.activations.map {
+            ActivationScheme(bits: $0.bits, granularity: .perToken, clipRatio: $0.clipRatio)
+        }
         let cache = runtime.keyValueCache
         if activation != nil || cache != nil {
             quantizer = { matrix, site in
@@ -159,12 +161,14 @@ extension RotationLearner {
                 largest = abs(matrix[row, column])
                 largestColumns[row] = column
             }
-            let scale = max(largest, ActivationScheme.minimumRange) / magnitude
+            // s = max(c · max|x|, 1e-5) / m, so ∂s/∂x_k = c · sign(x_k) / m.
+            let scale = max(activation.clipRatio * largest, ActivationScheme.minimumRange) / magnitude
             let sign: Float = matrix[row, largestColumns[row]] < 0 ? -1 : 1
+            let slope = activation.clipRatio * sign / magnitude
             for column in 0..<columns {
                 let ratio = matrix[row, column] / scale
                 let code = ActivationScheme.code(matrix[row, column], scale: scale, magnitude: magnitude)
-                if largest > ActivationScheme.minimumRange { errors[row, column] = (code - ratio) * sign / magnitude }
+                if activation.clipRatio * largest > ActivationScheme.minimumRange { errors[row, column] = (code - ratio) * slope }
                 matrix[row, column] = code * scale
             }
         }
