@@ -47,3 +47,15 @@ func outputError(_ model: TransformerModel, _ reference: TransformerModel, windo
     }
     return sum / Double(count)
 }
+
+/// The mean cross-entropy of each row's next token in `window` under `logits` (rows =
+/// positions), in double precision: the reference the rotation learner's loss is checked against.
+func meanNextTokenCrossEntropy(_ logits: Matrix, _ window: [Int]) -> Double {
+    var total = 0.0
+    for row in 0..<(window.count - 1) {
+        let values = (0..<logits.columns).map { Double(logits[row, $0]) }
+        let maximum = values.max()!
+        total += log(values.map { exp($0 - maximum) }.reduce(0, +)) + maximum - values[window[row + 1]]
+    }
+    return total / Double(window.count - 1)
+}

@@ -27,13 +27,7 @@ import Testing
         try ModelRotation.rotate(&rotated, plan: plan)
         let hidden = try rotated.forward(tokens: window)
         let logits = rotated.logits(hidden: hidden, rows: 0..<hidden.rows)
-        var expected = 0.0
-        for row in 0..<(window.count - 1) {
-            let values = (0..<logits.columns).map { Double(logits[row, $0]) }
-            let maximum = values.max()!
-            expected += log(values.map { exp($0 - maximum) }.reduce(0, +)) + maximum - values[window[row + 1]]
-        }
-        expected /= Double(window.count - 1)
+        let expected = meanNextTokenCrossEntropy(logits, window)
         #expect(abs(loss - expected) < 1e-4 * max(1, expected))
     }
 

@@ -75,13 +75,7 @@ import Testing
         for window in tinyWindows(count: 2, length: 12, seed: 8) {
             let loss = try learner.lossAndGradients(window: window, residual: plan.residual!, perHead: [plan.perHead[0], plan.perHead[0]]).loss
             let logits = try logits(deployed, window)
-            var expected = 0.0
-            for row in 0..<(window.count - 1) {
-                let values = (0..<logits.columns).map { Double(logits[row, $0]) }
-                let maximum = values.max()!
-                expected += log(values.map { exp($0 - maximum) }.reduce(0, +)) + maximum - values[window[row + 1]]
-            }
-            expected /= Double(window.count - 1)
+            let expected = meanNextTokenCrossEntropy(logits, window)
             #expect(abs(loss - expected) < 1e-3 * expected, "learner \(loss), deployed \(expected)")
         }
         // Quantization costs something: the FP model's loss differs.
