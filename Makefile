@@ -37,6 +37,9 @@ SOURCES      := $(shell find Sources -name '*.swift' -o -name '*.h' -o -name '*.
 
 export OPENBLAS_NUM_THREADS ?= 1
 
+# llama.cpp's tools built from the copy vendored in the llama-cpp-python sdist (make llamacpp).
+include Benchmarks/llamacpp.mk
+
 PYTHON_PACKAGES := tokenizers transformers safetensors gguf
 
 .PHONY: all deps pydeps model build convert inspect quantize eval report report-all report-bits report-rotation test test-unit test-model \

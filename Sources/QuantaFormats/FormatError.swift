@@ -33,6 +33,8 @@ public enum FormatError: LocalizedError {
     case invalidPackedWeights(tensor: String, detail: String)
     /// The file is valid but cannot be used this way.
     case unsupportedOperation(path: String, detail: String)
+    /// A tensor or setting that the export target cannot hold exactly.
+    case exportUnsupported(path: String, tensor: String, detail: String)
 
     public var errorDescription: String? {
         switch self {
@@ -84,6 +86,8 @@ public enum FormatError: LocalizedError {
             "tensor '\(tensor)': invalid packed weights: \(detail)"
         case .unsupportedOperation(let path, let detail):
             "\(path): \(detail)"
+        case .exportUnsupported(let path, let tensor, let detail):
+            "\(path): cannot export '\(tensor)' exactly: \(detail); nothing was written"
         }
     }
 }

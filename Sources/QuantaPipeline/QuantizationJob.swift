@@ -14,6 +14,8 @@ public struct QuantizationJob {
     public var calibrationSeed: UInt64?
     /// Containers: store arrays zstd-compressed where that saves at least 5%.
     public var compressContainer = true
+    /// Write the result in an export format instead (`.gguf` outputs imply GGUF).
+    public var exportFormat: ExportFormat?
     public var log: (String) -> Void
 
     public init(
@@ -35,6 +37,10 @@ public struct QuantizationJob {
     /// Runs the job; returns the outcome (also written to `outputPath`).
     @discardableResult
     public func run() throws -> QuantizationOutcome {
+        let exportFormat = self.exportFormat ?? ExportFormat.implied(by: outputPath)
+        if let exportFormat {
+            try ModelExport.checkOutput(outputPath, format: exportFormat, inputs: [modelPath, recipePath] + (calibrationPath.map { [$0] } ?? []))
+        }
         let recipe = try Recipe.load(path: recipePath)
         let checkpoint = try ModelFiles.loadCheckpoint(path: modelPath)
         var model = try TransformerModel(checkpoint: checkpoint, computeContext: context)
@@ -60,7 +66,10 @@ public struct QuantizationJob {
         }
         let quantizer = SequentialQuantizer(recipe: recipe, plan: plan, context: context, log: log)
         let outcome = try quantizer.run(model: &model, windows: windows)
-        if Self.writesContainer(outputPath) {
+        if let exportFormat {
+            let quantized = try ContainerExporter.quantizedModel(checkpoint: checkpoint, outcome: outcome, path: modelPath)
+            try ModelExport.write(quantized, format: exportFormat, to: outputPath)
+        } else if Self.writesContainer(outputPath) {
             try ContainerExporter.write(
                 checkpoint: checkpoint, outcome: outcome, recipe: recipe, calibration: calibration,
                 compress: compressContainer, to: outputPath)

@@ -7,7 +7,7 @@ struct Quanta: ParsableCommand {
         abstract: "Offline LLM conversion, quantization and evaluation.",
         subcommands: [
             ConvertCommand.self, InspectCommand.self, TokenizeCommand.self, QuantizeCommand.self, EvalCommand.self,
-            GenerateCommand.self, ValidateCommand.self, ReportCommand.self,
+            GenerateCommand.self, ValidateCommand.self, ReportCommand.self, ExportCommand.self,
         ]
     )
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import QuantaFormats
 import QuantaPipeline
 
 /// `quanta quantize --model M --recipe R [--calibration C] --output OUT`.
@@ -10,7 +11,9 @@ struct QuantizeCommand: ParsableCommand {
         discussion: """
             OUT is a Hugging Face directory holding the dequantized (simulated) weights plus
             quantization.safetensors (integer codes, scales, zero points, group indices),
-            quantization.json (schemes, provenance) and recipe.json.
+            quantization.json (schemes, provenance) and recipe.json; a .quanta container of
+            packed weights; a .gguf file for llama.cpp; or, with --format
+            compressed-tensors, a directory for vLLM / transformers (see `quanta export`).
             Calibration text is found under $QUANTA_DATA (default ../shared/data).
             """
     )
@@ -24,8 +27,11 @@ struct QuantizeCommand: ParsableCommand {
     @Option(help: "Calibration spec YAML file (see calibration/); needed by GPTQ.")
     var calibration: String?
 
-    @Option(name: .shortAndLong, help: "Output directory.")
+    @Option(name: .shortAndLong, help: "Output: a directory (simulated weights), X.quanta (container) or X.gguf.")
     var output: String
+
+    @Option(help: "Export the result directly: gguf or compressed-tensors (a .gguf output implies gguf).")
+    var format: ExportFormat?
 
     @Flag(help: "No progress lines.")
     var quiet = false
@@ -50,9 +56,10 @@ struct QuantizeCommand: ParsableCommand {
             if !quiet { FileHandle.standardError.write(Data((line + "\n").utf8)) }
         }
         job.compressContainer = !noCompress
+        job.exportFormat = format
         let start = Date()
         try job.run()
-        if QuantizationJob.writesContainer(output), !noValidate {
+        if QuantizationJob.writesContainer(output), format == nil, !noValidate {
             let text = try validationText ?? (CalibrationSpec.defaultDataDirectory() + "/wikitext-2-raw/wiki.test.raw")
             var validation = try ValidateCommand.parse([
                 output, "--reference", model, "--text", text, "--windows", "1",

@@ -235,4 +235,30 @@ public struct SparseWeights: Sendable {
             name: name, outputCount: outputCount, inputCount: inputCount, values: .packed(packed),
             metadata: metadataTensor(positions: positions, outputCount: outputCount, inputCount: inputCount))
     }
+
+    /// Packed kept values as a dense packed `[out × in]` matrix (the inverse of the quantized
+    /// `pack`): every pruned entry holds its group's zero point, so it dequantizes to 0.
+    /// Nil-free for `.packed` values; float values are an error.
+    public func densePacked(name: String) throws(FormatError) -> PackedWeights {
+        guard case .packed(let kept) = values else {
+            throw .invalidPackedWeights(tensor: name, detail: "2:4 float values have no packed dense form")
+        }
+        let groupSize = kept.groupSize >= kept.inputCount ? inputCount : kept.groupSize * 2
+        let groups = PackedWeights.groupCount(inputCount: inputCount, groupSize: groupSize)
+        let keptCodes = kept.unpackedCodes()
+        let zeroPoints = kept.unpackedZeroPoints()
+        let positions = positions()
+        var codes = [UInt8](repeating: 0, count: outputCount * inputCount)
+        for row in 0..<outputCount {
+            for column in 0..<inputCount { codes[row * inputCount + column] = zeroPoints[row * groups + column / groupSize] }
+            for index in 0..<keptCount {
+                let column = 4 * (index / 2) + Int(positions[row * keptCount + index])
+                codes[row * inputCount + column] = keptCodes[row * keptCount + index]
+            }
+        }
+        return try PackedWeights.pack(
+            name: name, codes: codes, scales: kept.scaleValues(), zeroPoints: zeroPoints,
+            groupIndex: (0..<inputCount).map { $0 / groupSize }, outputCount: outputCount, inputCount: inputCount,
+            bits: kept.bits, groupSize: groupSize, symmetric: kept.symmetric)
+    }
 }

@@ -33,4 +33,23 @@ public enum GGUFTensorNames {
         else { return nil }
         return ("model.layers.\(layerIndex).\(mapped).\(parts[3])", layerIndex)
     }
+
+    /// The GGUF name of a Hugging Face tensor name, or nil if unknown (the inverse of
+    /// `huggingFaceName(for:)`).
+    public static func ggufName(for name: String) -> String? {
+        if let mapped = global.first(where: { $0.value == name })?.key { return mapped }
+        let parts = name.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 6, parts[0] == "model", parts[1] == "layers", let layerIndex = Int(parts[2]), layerIndex >= 0,
+            String(layerIndex) == parts[2], parts[5] == "weight" || parts[5] == "bias",
+            let mapped = layer.first(where: { $0.value == "\(parts[3]).\(parts[4])" })?.key
+        else {
+            // Norms have one component: model.layers.N.input_layernorm.weight.
+            guard parts.count == 5, parts[0] == "model", parts[1] == "layers", let layerIndex = Int(parts[2]),
+                String(layerIndex) == parts[2], parts[4] == "weight" || parts[4] == "bias",
+                let mapped = layer.first(where: { $0.value == String(parts[3]) })?.key
+            else { return nil }
+            return "blk.\(layerIndex).\(mapped).\(parts[4])"
+        }
+        return "blk.\(layerIndex).\(mapped).\(parts[5])"
+    }
 }

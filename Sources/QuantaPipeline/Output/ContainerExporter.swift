@@ -7,12 +7,43 @@ import QuantaTensor
 /// Writes a quantization result as a Quanta container (`docs/container.md`): quantized
 /// linears bit-packed (`docs/packed-weights.md`), every other tensor dense in
 /// `denseType` (F16 by default: the embedding dominates the file otherwise), the tokenizer
-/// files, and the recipe and calibration as provenance.
+/// files, and the recipe and calibration as provenance. `quantizedModel` is the same result
+/// for the GGUF and compressed-tensors exporters.
 public enum ContainerExporter {
     public static func write(
         checkpoint: ModelCheckpoint, outcome: QuantizationOutcome, recipe: Recipe, calibration: CalibrationSpec?,
         denseType: DType = .float16, compress: Bool = true, to path: String
     ) throws {
+        let model = try quantizedModel(checkpoint: checkpoint, outcome: outcome, denseType: denseType, path: path)
+        var files: [QuantaContainerWriter.File] = []
+        if let data = model.tokenizer { files.append(.init(name: "tokenizer.json", data: data)) }
+        if let data = model.tokenizerConfig { files.append(.init(name: "tokenizer_config.json", data: data)) }
+        if let data = model.generationConfig { files.append(.init(name: "generation_config.json", data: data)) }
+        var provenance: [(String, JSONValue)] = [
+            ("recipe", try JSONValue.parse(recipe.encodedJSON(), path: "recipe")),
+            ("bits_per_weight_linears", .number(outcome.bitsPerWeight)),
+        ]
+        let activations = outcome.records.compactMap { record in record.activation.map { (record.name, $0.metadata) } }
+        if !activations.isEmpty { provenance.append(("activations", .object(activations))) }
+        if !outcome.runtime.isEmpty { provenance.append(("runtime", outcome.runtime.metadata)) }
+        if let calibration {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            provenance.append(("calibration", try JSONValue.parse(try encoder.encode(calibration), path: "calibration")))
+        }
+        var options = QuantaContainerWriter.Options()
+        options.zstdLevel = compress ? 3 : nil
+        try QuantaContainerWriter.write(
+            to: path, config: model.config, files: files, provenance: .object(provenance), tensors: model.tensors,
+            options: options)
+    }
+
+    /// The result as the container and the exporters hold it: quantized linears packed
+    /// (2:4 ones as kept values plus positions), every other tensor dense in `denseType`
+    /// (matrices; vectors stay F32), with the activation schemes and runtime transforms.
+    public static func quantizedModel(
+        checkpoint: ModelCheckpoint, outcome: QuantizationOutcome, denseType: DType = .float16, path: String
+    ) throws -> QuantizedModel {
         var packed: [String: PackedWeights] = [:]
         var sparse: [String: SparseWeights] = [:]
         for record in outcome.records {
@@ -59,26 +90,11 @@ public enum ContainerExporter {
                 tensors.append(ContainerTensor(name: item.name, dense: try item.tensor.converted(to: type)))
             }
         }
-        var files: [QuantaContainerWriter.File] = []
-        if let data = checkpoint.tokenizer { files.append(.init(name: "tokenizer.json", data: data)) }
-        if let data = checkpoint.tokenizerConfig { files.append(.init(name: "tokenizer_config.json", data: data)) }
-        if let data = checkpoint.generationConfig { files.append(.init(name: "generation_config.json", data: data)) }
-        var provenance: [(String, JSONValue)] = [
-            ("recipe", try JSONValue.parse(recipe.encodedJSON(), path: "recipe")),
-            ("bits_per_weight_linears", .number(outcome.bitsPerWeight)),
-        ]
-        let activations = outcome.records.compactMap { record in record.activation.map { (record.name, $0.metadata) } }
-        if !activations.isEmpty { provenance.append(("activations", .object(activations))) }
-        if !outcome.runtime.isEmpty { provenance.append(("runtime", outcome.runtime.metadata)) }
-        if let calibration {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys]
-            provenance.append(("calibration", try JSONValue.parse(try encoder.encode(calibration), path: "calibration")))
-        }
-        var options = QuantaContainerWriter.Options()
-        options.zstdLevel = compress ? 3 : nil
-        try QuantaContainerWriter.write(
-            to: path, config: checkpoint.config, files: files, provenance: .object(provenance), tensors: tensors,
-            options: options)
+        var activations: [String: ActivationScheme] = [:]
+        for record in outcome.records { if let activation = record.activation { activations[record.name] = activation } }
+        return QuantizedModel(
+            path: path, config: checkpoint.config, tokenizer: checkpoint.tokenizer, tokenizerConfig: checkpoint.tokenizerConfig,
+            generationConfig: checkpoint.generationConfig, tensors: tensors, activations: activations,
+            runtime: outcome.runtime.isEmpty ? nil : outcome.runtime.metadata)
     }
 }
