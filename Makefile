@@ -1,7 +1,8 @@
 # Quanta — make pipeline. Stages are files; `make` re-runs only what is stale.
 #   make            set up, build, import the default model, quantize it with $(RECIPE),
 #                   evaluate perplexity (and the FP model's) and print the report table
-#   make test       unit tests + real-model tests
+#   make test       unit tests + real-model tests + export checks (gguf-py, transformers/compressed-tensors)
+#   make interop-llamacpp  llama.cpp (built from PyPI) runs the GGUF exports → docs/interop-llamacpp.md
 #   make bench      benchmark table
 #   make bench-sparse  2:4 sparse vs dense kernels and decode speed
 #   make report-all every recipe under recipes/ → one table
@@ -40,9 +41,10 @@ export OPENBLAS_NUM_THREADS ?= 1
 # llama.cpp's tools built from the copy vendored in the llama-cpp-python sdist (make llamacpp).
 include Benchmarks/llamacpp.mk
 
-PYTHON_PACKAGES := tokenizers transformers safetensors gguf
+PYTHON_PACKAGES := tokenizers transformers safetensors gguf 'compressed-tensors>=0.20,<0.21'
 
 .PHONY: all deps pydeps model build convert inspect quantize eval report report-all report-bits report-rotation test test-unit test-model \
+	test-interop interop-llamacpp \
 	validate-fp bench bench-quantize bench-sparse clean
 
 all: report
@@ -60,7 +62,7 @@ deps:
 
 # Python libraries the real-model tests use to check our outputs (CPU torch from a local wheel if present).
 pydeps:
-	@$(PYTHON) -c "import tokenizers, transformers, torch, safetensors, gguf" 2>/dev/null || { \
+	@$(PYTHON) -c "import tokenizers, transformers, torch, safetensors, gguf, compressed_tensors" 2>/dev/null || { \
 	  wheel=$$(ls /opt/wheels/torch-*+cpu*.whl 2>/dev/null | head -n 1); \
 	  echo "installing Python packages: $${wheel:-torch} $(PYTHON_PACKAGES)"; \
 	  $(PYTHON) -m pip install --quiet --disable-pip-version-check $${wheel:-torch} $(PYTHON_PACKAGES); }
@@ -140,8 +142,8 @@ report-bits: $(OUT)/eval-bits/fp.json $(foreach r,$(BITS_RECIPES),$(OUT)/eval-bi
 	$(QUANTA) report --bits --llamacpp $(SHARED)/fixtures/llamacpp.json $^ > $(OUT)/report-bits.md
 	cat $(OUT)/report-bits.md
 
-## Tests: unit tests (offline, tiny in-code models) then the real-model tests.
-test: deps model pydeps test-unit test-model
+## Tests: unit tests (offline, tiny in-code models), the real-model tests, then the export checks.
+test: deps model pydeps test-unit test-model test-interop
 
 test-unit:
 	$(SWIFT) test $(TEST_FLAGS) --skip QuantaRealModelTests
@@ -149,6 +151,88 @@ test-unit:
 test-model: model pydeps
 	QUANTA_MODEL_GGUF=$(abspath $(GGUF)) QUANTA_SHARED=$(abspath ../shared) \
 	  $(SWIFT) test $(TEST_FLAGS) --filter QuantaRealModelTests
+
+## Exports checked by the other tools' own readers (part of make test): every tensor of each
+## GGUF through the Python `gguf` package's dequantizer against the simulated weights, each
+## compressed-tensors directory through transformers + compressed-tensors (decompressed weights,
+## and perplexity on 2 windows of 2048 within 0.1% of Quanta's figure for the simulated model;
+## transformers' dequantize mode runs activations in float, so W8A8 is compared --weights-only).
+INTEROP              := $(OUT)/interop
+INTEROP_GGUF_RECIPES ?= w4a16-gptq-g128 w4a16-gptq-g128-symmetric w8a8-rtn w4a16-awq-g128 w4a16-gptq-g128-actorder-static
+INTEROP_CT_RECIPES   ?= w4a16-gptq-g128 w4a16-gptq-g128-symmetric w4a16-gptq-g128-actorder-static w8a8-rtn
+INTEROP_CHECKS       := $(foreach r,$(INTEROP_GGUF_RECIPES),$(INTEROP)/$(r).gguf-check.json) \
+	$(foreach r,$(INTEROP_CT_RECIPES),$(INTEROP)/$(r).ct-check.json)
+
+$(INTEROP)/%.gguf: $(OUT)/%/quantization.json
+	@mkdir -p $(INTEROP)
+	$(QUANTA) export $(OUT)/$* --output $@
+
+$(INTEROP)/%.gguf-check.json: $(INTEROP)/%.gguf
+	$(PYTHON) Tests/Interop/check_gguf.py $(OUT)/$* $< > $@.partial && mv $@.partial $@
+
+# The export refuses to replace a non-empty directory; this one is make's own output.
+$(INTEROP)/%.ct/config.json: $(OUT)/%/quantization.json
+	@mkdir -p $(INTEROP)
+	rm -rf $(INTEROP)/$*.ct
+	$(QUANTA) export $(OUT)/$* --format compressed-tensors --output $(INTEROP)/$*.ct
+
+$(INTEROP)/%.gptq-2.json: $(OUT)/%/quantization.json
+	@mkdir -p $(INTEROP)
+	$(QUANTA) eval perplexity --model $(OUT)/$* --text $(EVAL_TEXT) --windows 2 --weights-only --json \
+	  > $@.partial && mv $@.partial $@
+
+$(INTEROP)/%.ct-check.json: $(INTEROP)/%.ct/config.json $(INTEROP)/%.gptq-2.json
+	$(PYTHON) Tests/Interop/check_compressed_tensors.py $(INTEROP)/$*.ct $(OUT)/$* $(EVAL_TEXT) \
+	  $$($(PYTHON) -c 'import json, sys; print(json.load(open(sys.argv[1]))["ppl"])' $(INTEROP)/$*.gptq-2.json) \
+	  > $@.partial && mv $@.partial $@
+
+test-interop: model pydeps $(MODEL)/config.json
+	$(MAKE) $(INTEROP_CHECKS)
+	@cat $(INTEROP_CHECKS)
+
+## llama.cpp runs the exports (not in CI: builds llama.cpp): llama-perplexity within 1% of
+## `quanta eval --protocol llamacpp` on the same model, a chat answer from llama-completion, and
+## GPTQ W4 g32 symmetric as Q4_0 against llama-quantize's Q4_0 (with and without an imatrix from
+## the calibration text) at the same size → docs/interop-llamacpp.md.
+LLAMACPP_CHUNKS          ?= 40
+INTEROP_LLAMACPP_RECIPES ?= w4a16-gptq-g128 w4a16-gptq-g128-symmetric w8a8-rtn w4a16-awq-g128
+CALIBRATION_TEXT         ?= $(SHARED)/data/wikitext-2/valid.txt
+
+$(INTEROP)/%.llamacpp-$(LLAMACPP_CHUNKS).json: $(OUT)/%/quantization.json
+	@mkdir -p $(INTEROP)
+	$(QUANTA) eval perplexity --model $(OUT)/$* --text $(EVAL_TEXT) --protocol llamacpp --windows $(LLAMACPP_CHUNKS) \
+	  --json > $@.partial && mv $@.partial $@
+
+$(INTEROP)/fp32.gguf: $(MODEL)/config.json | $(QUANTA)
+	@mkdir -p $(INTEROP)
+	$(QUANTA) export $(MODEL) --output $@
+
+$(INTEROP)/imatrix.gguf: $(INTEROP)/fp32.gguf | llamacpp
+	$(LLAMACPP_BIN)/llama-imatrix -m $< -f $(CALIBRATION_TEXT) -c 512 --chunks 32 -t 2 -o $@.partial.gguf
+	mv $@.partial.gguf $@
+
+$(INTEROP)/llama-quantize-q4_0.gguf: $(INTEROP)/fp32.gguf | llamacpp
+	$(LLAMACPP_BIN)/llama-quantize $< $@.partial.gguf Q4_0 2 && mv $@.partial.gguf $@
+
+$(INTEROP)/llama-quantize-q4_0-imatrix.gguf: $(INTEROP)/fp32.gguf $(INTEROP)/imatrix.gguf | llamacpp
+	$(LLAMACPP_BIN)/llama-quantize --imatrix $(INTEROP)/imatrix.gguf $< $@.partial.gguf Q4_0 2 && mv $@.partial.gguf $@
+
+# The embedding in Q8_0, as llama-quantize's Q4_0 files have it, so both sides are the same size.
+$(INTEROP)/w4a16-gptq-g32-symmetric.q8-embedding.gguf: $(OUT)/w4a16-gptq-g32-symmetric/quantization.json
+	@mkdir -p $(INTEROP)
+	$(QUANTA) export $(OUT)/w4a16-gptq-g32-symmetric --dense-type Q8_0 --output $@
+
+interop-llamacpp: model pydeps llamacpp $(MODEL)/config.json
+	$(MAKE) $(foreach r,$(INTEROP_LLAMACPP_RECIPES),$(INTEROP)/$(r).gguf $(INTEROP)/$(r).llamacpp-$(LLAMACPP_CHUNKS).json) \
+	  $(INTEROP)/w4a16-gptq-g32-symmetric.q8-embedding.gguf $(INTEROP)/llama-quantize-q4_0.gguf \
+	  $(INTEROP)/llama-quantize-q4_0-imatrix.gguf
+	$(PYTHON) Tests/Interop/llamacpp_interop.py --bin $(LLAMACPP_BIN) --text $(EVAL_TEXT) --chunks $(LLAMACPP_CHUNKS) \
+	  --output docs/interop-llamacpp.md \
+	  $(foreach r,$(INTEROP_LLAMACPP_RECIPES),--check $(r) $(INTEROP)/$(r).gguf $(INTEROP)/$(r).llamacpp-$(LLAMACPP_CHUNKS).json) \
+	  --compare "Quanta GPTQ W4 g32 symmetric, exported as Q4_0" $(INTEROP)/w4a16-gptq-g32-symmetric.q8-embedding.gguf \
+	  --compare "llama-quantize Q4_0 (from Quanta's F32 export)" $(INTEROP)/llama-quantize-q4_0.gguf \
+	  --compare "llama-quantize Q4_0 --imatrix (llama-imatrix, 32 chunks of the calibration text)" \
+	    $(INTEROP)/llama-quantize-q4_0-imatrix.gguf
 
 ## The full FP checks of the reference transformer (10 windows of 2048, 80 chunks of 512).
 validate-fp: model

@@ -42,6 +42,7 @@ public struct QuantizationJob {
             try ModelExport.checkOutput(outputPath, format: exportFormat, inputs: [modelPath, recipePath] + (calibrationPath.map { [$0] } ?? []))
         }
         let recipe = try Recipe.load(path: recipePath)
+        try recipe.check(fits: .of(path: outputPath, format: exportFormat), recipePath: recipePath)
         let checkpoint = try ModelFiles.loadCheckpoint(path: modelPath)
         var model = try TransformerModel(checkpoint: checkpoint, computeContext: context)
         let plan = try LayerPlan(recipe: recipe, layerCount: model.layers.count, recipePath: recipePath)

@@ -23,9 +23,12 @@ public struct LoadedModel: Sendable {
     }
 
     /// Loads `path`; `head` and `activations` (the packed linears' decode path) apply to
-    /// containers (float models keep their f32 head and dense linears).
+    /// containers (float models keep their f32 head and dense linears). `weightsOnly` runs a
+    /// simulated directory without the activation quantization it declares (W8A8 weights
+    /// with float activations: what a dequantizing loader such as transformers runs).
     public static func load(
-        path: String, computeContext: ComputeContext, head: HeadFormat = .exact, activations: ActivationPrecision = .float
+        path: String, computeContext: ComputeContext, head: HeadFormat = .exact, activations: ActivationPrecision = .float,
+        weightsOnly: Bool = false
     ) throws -> LoadedModel {
         let checkpoint: ModelCheckpoint
         var linears: [String: any LinearOperator] = [:]
@@ -35,7 +38,7 @@ public struct LoadedModel: Sendable {
                 path: path, computeContext: computeContext, head: head, activations: activations)
         } else {
             checkpoint = try ModelFiles.loadCheckpoint(path: path)
-            linears = try simulatedActivationLinears(path: path, checkpoint: checkpoint)
+            if !weightsOnly { linears = try simulatedActivationLinears(path: path, checkpoint: checkpoint) }
             runtime = try simulatedRuntimeTransforms(path: path)
         }
         var model = try TransformerModel(checkpoint: checkpoint, computeContext: computeContext, linears: linears)

@@ -49,16 +49,21 @@ struct PerplexityCommand: ParsableCommand {
     @Flag(help: "Print one JSON object (no progress).")
     var json = false
 
+    @Flag(help: "Simulated directories: quantized weights with float activations (ignore W8A8's activation quantization), as a dequantizing loader runs them.")
+    var weightsOnly = false
+
     @OptionGroup var runtime: RuntimeOptions
 
     func run() throws {
         let context = runtime.computeContext
-        let loaded = try LoadedModel.load(path: model, computeContext: context, head: runtime.head, activations: runtime.activations)
+        let loaded = try LoadedModel.load(
+            path: model, computeContext: context, head: runtime.head, activations: runtime.activations, weightsOnly: weightsOnly)
         let tokens = loaded.tokenizer.encode(try TextFile.read(path: text))
         let evaluator = PerplexityEvaluator(protocolName: protocolName, context: self.context, windowLimit: windows)
         let progress = ProgressLine(label: "perplexity", quiet: json)
         var members: [(String, JSONValue)] = [("model", .string(model)), ("text", .string(text)), ("head", .string(runtime.head.rawValue)),
-                                                    ("activations", .string(runtime.activations.rawValue))]
+                                                    ("activations", .string(runtime.activations.rawValue)),
+                                                    ("weights_only", .bool(weightsOnly))]
         if let reference {
             let referenceModel = try LoadedModel.load(path: reference, computeContext: context)
             let result = try DivergenceEvaluator(perplexity: evaluator).evaluate(

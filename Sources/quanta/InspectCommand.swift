@@ -98,6 +98,7 @@ struct InspectCommand: ParsableCommand {
             "dtypes:        " + summary.dtypeCounts.map { "\($0.dtype) ×\($0.count)" }.joined(separator: ", "),
         ]
         if let container { lines += Self.sizeLines(container, verified: verify) }
+        lines += Self.quantizationLines(summary)
         if tensors {
             let nameWidth = max(4, summary.tensors.map(\.name.count).max() ?? 0)
             lines.append("")
@@ -111,6 +112,39 @@ struct InspectCommand: ParsableCommand {
             }
         }
         return lines.joined(separator: "\n")
+    }
+
+    /// GGUF: bits per weight over the decoder linears. A Hugging Face directory with a
+    /// compressed-tensors `quantization_config`: its format and config groups.
+    static func quantizationLines(_ summary: ModelSummary) -> [String] {
+        switch summary.format {
+        case .gguf:
+            let linears = summary.tensors.filter { $0.name.hasPrefix("blk.") && $0.shape.count == 2 }
+            let parameters = linears.reduce(0) { $0 + $1.elementCount }
+            guard parameters > 0 else { return [] }
+            let bits = Double(linears.reduce(0) { $0 + $1.byteCount }) * 8 / Double(parameters)
+            return [String(format: "bits/weight:   %.3f over the %d decoder linears", bits, linears.count)]
+        case .huggingFace:
+            guard let config = try? CompressedTensorsReader.quantizationConfig(directory: summary.path),
+                case .object(let groups)? = config["config_groups"]
+            else { return [] }
+            var lines = ["quantization:  \(config["quant_method"]?.stringValue ?? "?") \(config["format"]?.stringValue ?? "?")"
+                + " (version \(config["version"]?.stringValue ?? "?")), ignore \(config["ignore"]?.serialized(pretty: false) ?? "[]")"]
+            for (name, group) in groups {
+                let weights = group["weights"]
+                let size = weights?["group_size"]?.integerValue.map { " of \($0)" } ?? ""
+                let targets = group["targets"].map { (value: JSONValue) -> String in
+                    guard case .array(let items) = value else { return "?" }
+                    return items.count > 3 ? "\(items.count) modules" : value.serialized(pretty: false)
+                } ?? "?"
+                let input = group["input_activations"]?["num_bits"]?.integerValue.map { ", \($0)-bit activations" } ?? ""
+                lines.append("               \(name): \(weights?["num_bits"]?.integerValue ?? 0)-bit "
+                    + "\(weights?["symmetric"] == .bool(true) ? "symmetric" : "asymmetric") \(weights?["strategy"]?.stringValue ?? "?")\(size)\(input) → \(targets)")
+            }
+            return lines
+        default:
+            return []
+        }
     }
 
     /// Bits per weight and where the bytes go, for a container.
