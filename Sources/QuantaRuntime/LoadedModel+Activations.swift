@@ -11,25 +11,23 @@ extension LoadedModel {
     public static func simulatedActivationLinears(path: String, checkpoint: ModelCheckpoint) throws
         -> [String: any LinearOperator]
     {
-        let metadataPath = path + "/quantization.json"
+        let metadataPath = path + "/" + SimulatedDirectory.metadataFile
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue,
-            let data = FileManager.default.contents(atPath: metadataPath)
+            FileManager.default.fileExists(atPath: metadataPath)
         else { return [:] }
-        let metadata = try JSONValue.parse(data, path: metadataPath)
-        guard case .object(let entries)? = metadata["tensors"] else { return [:] }
+        let metadata = try QuantizationMetadata.read(path: metadataPath)
         var arrays: [String: Tensor]?
         var linears: [String: any LinearOperator] = [:]
-        for (module, entry) in entries {
-            guard let spec = entry["activation"] else { continue }
-            let activation = try ActivationScheme(metadata: spec, path: metadataPath)
+        for (module, entry) in metadata.tensors.sorted(by: { $0.key < $1.key }) {
+            guard let activation = entry.activation else { continue }
             guard let weight = checkpoint.tensors.first(where: { $0.name == module + ".weight" })?.tensor else {
                 throw FormatError.missingTensor(path: path, tensor: module + ".weight")
             }
             let bias = try checkpoint.tensors.first { $0.name == module + ".bias" }?.tensor.floatValues()
-            if case .bool(true)? = entry["symmetric"], entry["group_size"] == .null {
+            if entry.symmetric == true, entry.groupSize == nil {
                 if arrays == nil {
-                    let file = try SafetensorsFile(path: path + "/quantization.safetensors")
+                    let file = try SafetensorsFile(path: path + "/" + SimulatedDirectory.arraysFile)
                     arrays = Dictionary(uniqueKeysWithValues: try file.tensors().map { ($0.name, $0.tensor) })
                 }
                 if let exact = try integerSimulation(module, arrays: arrays ?? [:], bias: bias, activation: activation) {
@@ -69,11 +67,13 @@ extension LoadedModel {
     /// The `runtime` entry of a simulated directory's `quantization.json` (online Hadamards,
     /// KV cache), or `nil` for any other model.
     public static func simulatedRuntimeTransforms(path: String) throws -> RuntimeTransforms? {
-        let metadataPath = path + "/quantization.json"
-        guard let data = FileManager.default.contents(atPath: metadataPath),
-            let entry = try JSONValue.parse(data, path: metadataPath)["runtime"]
+        let metadataPath = path + "/" + SimulatedDirectory.metadataFile
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue,
+            FileManager.default.fileExists(atPath: metadataPath),
+            let runtime = try QuantizationMetadata.read(path: metadataPath).runtime
         else { return nil }
-        return try RuntimeTransforms(metadata: entry, path: metadataPath)
+        return try RuntimeTransforms(metadata: runtime)
     }
 }
 
@@ -112,10 +112,10 @@ extension LoadedModel {
     public static func simulatedContainer(path: String, computeContext: ComputeContext) throws -> TransformerModel {
         let container = try QuantaContainer(path: path, verify: true)
         let checkpoint = try container.dequantizedCheckpoint()
+        let provenance = try ContainerProvenance.decode(container.provenance, path: path)
         var linears: [String: any LinearOperator] = [:]
-        if case .object(let entries)? = container.provenance["activations"] {
-            for (module, spec) in entries {
-                let activation = try ActivationScheme(metadata: spec, path: path)
+        if let activations = provenance.activations {
+            for (module, activation) in activations.sorted(by: { $0.key < $1.key }) {
                 guard let weight = checkpoint.tensors.first(where: { $0.name == module + ".weight" })?.tensor else {
                     throw FormatError.missingTensor(path: path, tensor: module + ".weight")
                 }
@@ -132,9 +132,7 @@ extension LoadedModel {
             }
         }
         var model = try TransformerModel(checkpoint: checkpoint, computeContext: computeContext, linears: linears)
-        if let runtime = try container.provenance["runtime"].map({ try RuntimeTransforms(metadata: $0, path: path) }) {
-            try model.install(runtime)
-        }
+        if let runtime = provenance.runtime { try model.install(RuntimeTransforms(metadata: runtime)) }
         return model
     }
 }

@@ -75,6 +75,7 @@ public struct LoadedModel: Sendable {
         -> (ModelCheckpoint, [String: any LinearOperator], RuntimeTransforms?)
     {
         let container = try QuantaContainer(path: path, verify: false)
+        let provenance = try ContainerProvenance.decode(container.provenance, path: path)
         let tensors = try container.tensors()
         var dense: [NamedTensor] = []
         for tensor in tensors {
@@ -91,8 +92,7 @@ public struct LoadedModel: Sendable {
             guard case .packed(let weights) = tensor.content else { continue }
             let module = String(tensor.name.dropLast(".weight".count))
             let bias = try dense.first { $0.name == module + ".bias" }?.tensor.floatValues()
-            if let spec = container.provenance["activations"]?[module] {
-                let activation = try ActivationScheme(metadata: spec, path: path)
+            if let activation = provenance.activations?[module] {
                 linears[module] = try activationLinear(
                     weights, activation: activation, bias: bias, context: computeContext, name: tensor.name)
                 continue
@@ -125,7 +125,7 @@ public struct LoadedModel: Sendable {
             config: container.config, tensors: dense, tokenizer: try container.file(named: "tokenizer.json"),
             tokenizerConfig: try container.file(named: "tokenizer_config.json"),
             generationConfig: try container.file(named: "generation_config.json"))
-        let runtime = try container.provenance["runtime"].map { try RuntimeTransforms(metadata: $0, path: path) }
+        let runtime = try provenance.runtime.map { (metadata) throws(ModelError) in try RuntimeTransforms(metadata: metadata) }
         return (checkpoint, linears, runtime)
     }
 }

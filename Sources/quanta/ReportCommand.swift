@@ -49,21 +49,13 @@ struct ReportCommand: ParsableCommand {
                 name: (model as NSString).lastPathComponent, bitsPerWeight: nil,
                 megabytes: Double(summary.parameterCount) * 2 / 1e6, perplexity: perplexity, seconds: nil, isReference: true)
             if FileManager.default.fileExists(atPath: quantizationPath) {
-                let quantization = try JSONValue.read(path: quantizationPath)
-                let bits = quantization["bits_per_weight_linears"]?.doubleValue ?? 16
-                var linearParameters = 0
-                if case .object(let tensors) = quantization["tensors"] {
-                    for (_, entry) in tensors {
-                        if case .array(let shape) = entry["shape"] {
-                            linearParameters += shape.compactMap(\.integerValue).reduce(1) { $0 * Int($1) }
-                        }
-                    }
-                }
+                let quantization = try QuantizationMetadata.read(path: quantizationPath)
+                let bits = quantization.bitsPerWeightLinears
+                let linearParameters = quantization.tensors.values.reduce(0) { $0 + $1.shape.reduce(1, *) }
                 row.isReference = false
-                row.name = quantization["recipe"]?["name"]?.stringValue ?? row.name
+                row.name = quantization.recipe["name"]?.stringValue ?? row.name
                 row.bitsPerWeight = bits
                 row.seconds = (try? JSONValue.read(path: model + "/timing.json"))?["seconds"]?.doubleValue
-                    ?? quantization["seconds"]?.doubleValue
                 // Quantized linears at their bits per weight, everything else at 16 bits.
                 row.megabytes = (Double(linearParameters) * bits + Double(summary.parameterCount - linearParameters) * 16) / 8 / 1e6
             }

@@ -75,7 +75,7 @@ import Testing
             try ModelExport.write(activated, format: .compressedTensors, to: directory.file("b"))
         }
         var rotated = try exportModel { _ in (4, 32, true, false) }
-        rotated.runtime = .object([("online_query_key", .bool(true))])
+        rotated.runtime = RuntimeMetadata(onlineQueryKey: true)
         expectFormatError(["online_query_key"]) { try ModelExport.write(rotated, format: .compressedTensors, to: directory.file("c")) }
         #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path).isEmpty)
     }

@@ -101,10 +101,10 @@ import Testing
     @Test func onlineRotationsLowBitActivationsAndKVCacheAreErrors() throws {
         let directory = try TemporaryDirectory()
         var rotated = try exportModel { _ in (4, 32, true, false) }
-        rotated.runtime = .object([("online_down_proj", .bool(true)), ("online_query_key", .bool(false))])
+        rotated.runtime = RuntimeMetadata(onlineDownProjection: true)
         expectFormatError(["online_down_proj", "rotation"]) { try ModelExport.write(rotated, format: .gguf, to: directory.file("a.gguf")) }
         var cached = try exportModel { _ in (4, 32, true, false) }
-        cached.runtime = .object([("kv_cache", .object([("bits", .integer(4))]))])
+        cached.runtime = RuntimeMetadata(keyValueCache: .init(bits: 4, groupSize: 16, symmetric: false, clipRatio: 1))
         expectFormatError(["kv_cache"]) { try ModelExport.write(cached, format: .gguf, to: directory.file("b.gguf")) }
         var activated = try exportModel { _ in (4, 32, true, false) }
         activated.activations["model.layers.0.mlp.up_proj"] = ActivationScheme(bits: 4, granularity: .perToken)

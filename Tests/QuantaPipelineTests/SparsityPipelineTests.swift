@@ -112,8 +112,8 @@ import Testing
         let reloaded = try TransformerModel(checkpoint: try ModelFiles.loadCheckpoint(path: directory))
         #expect((reloaded.layers[1].feedForward.downProjection as! DenseLinear).weight
             == (model.layers[1].feedForward.downProjection as! DenseLinear).weight)
-        let metadata = try String(contentsOfFile: directory + "/quantization.json", encoding: .utf8)
-        #expect(metadata.contains("\"sparsity\":\"4:8\"") || metadata.contains("\"sparsity\": \"4:8\""))
+        let metadata = try QuantizationMetadata.read(path: directory + "/quantization.json")
+        #expect(metadata.tensors["model.layers.1.mlp.down_proj"]?.sparsity == "4:8")
     }
 
     @Test func containerStoresTwoOfFourTensorsCompactly() throws {

@@ -17,12 +17,12 @@ public struct QuantizedModel: Sendable {
     public var tensors: [ContainerTensor]
     /// Activation quantization by module name (`model.layers.0.mlp.up_proj`).
     public var activations: [String: ActivationScheme]
-    /// The `runtime` metadata (online Hadamards, KV cache), or nil for the plain graph.
-    public var runtime: JSONValue?
+    /// The run-time graph additions (online Hadamards, KV cache), or nil for the plain graph.
+    public var runtime: RuntimeMetadata?
 
     public init(
         path: String, config: ModelConfig, tokenizer: Data?, tokenizerConfig: Data?, generationConfig: Data?,
-        tensors: [ContainerTensor], activations: [String: ActivationScheme] = [:], runtime: JSONValue? = nil
+        tensors: [ContainerTensor], activations: [String: ActivationScheme] = [:], runtime: RuntimeMetadata? = nil
     ) {
         self.path = path
         self.config = config
@@ -36,13 +36,7 @@ public struct QuantizedModel: Sendable {
 
     /// The runtime transforms a plain LLaMA graph cannot run, by metadata key; empty when
     /// the graph is the plain one.
-    public var onlineTransforms: [String] {
-        guard let runtime else { return [] }
-        var found: [String] = []
-        for key in ["online_down_proj", "online_query_key"] where runtime[key] == .bool(true) { found.append(key) }
-        if let cache = runtime["kv_cache"], cache != .null { found.append("kv_cache") }
-        return found
-    }
+    public var onlineTransforms: [String] { runtime?.onlineTransforms ?? [] }
 
     /// Reads a Quanta container, a simulated quantized directory (`quantization.json` +
     /// `quantization.safetensors`) or a float model (Hugging Face directory, GGUF, HDF5).
@@ -63,15 +57,12 @@ public struct QuantizedModel: Sendable {
     /// A container's tensors (packed arrays borrowed from the mapping), its files, and the
     /// `activations` and `runtime` entries of its provenance.
     public static func fromContainer(_ container: QuantaContainer) throws(FormatError) -> QuantizedModel {
-        var activations: [String: ActivationScheme] = [:]
-        if case .object(let entries)? = container.provenance["activations"] {
-            for (module, spec) in entries { activations[module] = try ActivationScheme(metadata: spec, path: container.path) }
-        }
+        let provenance = try ContainerProvenance.decode(container.provenance, path: container.path)
         return QuantizedModel(
             path: container.path, config: container.config, tokenizer: try container.file(named: "tokenizer.json"),
             tokenizerConfig: try container.file(named: "tokenizer_config.json"),
             generationConfig: try container.file(named: "generation_config.json"), tensors: try container.tensors(),
-            activations: activations, runtime: container.provenance["runtime"])
+            activations: provenance.activations ?? [:], runtime: provenance.runtime)
     }
 }
 
@@ -83,22 +74,17 @@ public enum SimulatedDirectory {
     public static let arraysFile = "quantization.safetensors"
 
     public static func read(path: String) throws(FormatError) -> QuantizedModel {
-        let metadataPath = path + "/" + metadataFile
-        guard let data = FileManager.default.contents(atPath: metadataPath) else { throw .fileNotFound(path: metadataPath) }
-        let metadata = try JSONValue.parse(data, path: metadataPath)
-        guard case .object(let entries)? = metadata["tensors"] else {
-            throw .missingField(path: metadataPath, field: "tensors")
-        }
+        let metadata = try QuantizationMetadata.read(path: path + "/" + metadataFile)
         let checkpoint = try HuggingFaceDirectory.read(path: path)
         let arraysPath = path + "/" + arraysFile
         let arrays = Dictionary(
             try SafetensorsFile(path: arraysPath).tensors().map { ($0.name, $0.tensor) }, uniquingKeysWith: { first, _ in first })
         var packed: [String: PackedWeights] = [:]
         var activations: [String: ActivationScheme] = [:]
-        for (module, entry) in entries {
-            if let spec = entry["activation"] { activations[module] = try ActivationScheme(metadata: spec, path: metadataPath) }
-            guard entry["bits"] != nil else { continue }  // pruned only: the dense weight is the result
-            packed[module + ".weight"] = try packedLinear(module, entry: entry, arrays: arrays, path: arraysPath)
+        for (module, entry) in metadata.tensors {
+            if let activation = entry.activation { activations[module] = activation }
+            guard let bits = entry.bits else { continue }  // pruned only: the dense weight is the result
+            packed[module + ".weight"] = try packedLinear(module, bits: bits, entry: entry, arrays: arrays, path: arraysPath)
         }
         let tensors = checkpoint.tensors.map { item in
             packed[item.name].map { ContainerTensor(name: item.name, packed: $0) } ?? ContainerTensor(name: item.name, dense: item.tensor)
@@ -106,24 +92,25 @@ public enum SimulatedDirectory {
         return QuantizedModel(
             path: path, config: checkpoint.config, tokenizer: checkpoint.tokenizer, tokenizerConfig: checkpoint.tokenizerConfig,
             generationConfig: checkpoint.generationConfig, tensors: tensors, activations: activations,
-            runtime: metadata["runtime"])
+            runtime: metadata.runtime)
     }
 
     /// One linear's arrays packed as the container would pack them (act-order groups that
     /// are not contiguous keep an input permutation).
-    static func packedLinear(_ module: String, entry: JSONValue, arrays: [String: Tensor], path: String) throws(FormatError)
+    static func packedLinear(_ module: String, bits: Int, entry: QuantizedTensorMetadata, arrays: [String: Tensor], path: String)
+        throws(FormatError)
         -> PackedWeights
     {
         guard let codes = arrays[module + ".codes"], let scales = arrays[module + ".scales"],
             let zeros = arrays[module + ".zero_points"], let groupIndex = arrays[module + ".group_index"]
         else { throw .missingTensor(path: path, tensor: module + ".codes/.scales/.zero_points/.group_index") }
         guard codes.dtype == .uint8, codes.shape.count == 2, zeros.dtype == .uint8, groupIndex.dtype == .int32,
-            groupIndex.shape == [codes.shape[1]], let bits = entry["bits"]?.integerValue, case .bool(let symmetric)? = entry["symmetric"]
+            groupIndex.shape == [codes.shape[1]], let symmetric = entry.symmetric
         else {
             throw .invalidField(path: path, field: module, detail: "codes [out, in] and zero points must be U8, group_index I32 [in], and bits/symmetric given; quantize again")
         }
         let (rows, columns) = (codes.shape[0], codes.shape[1])
-        let groupSize = entry["group_size"]?.integerValue.map { Int($0) } ?? columns
+        let groupSize = entry.groupSize ?? columns
         do {
             return try PackedWeights.pack(
                 name: module + ".weight", codes: codes.storage.withUnsafeBytes { Array($0) }, scales: scales.floatValues(),
@@ -131,7 +118,7 @@ public enum SimulatedDirectory {
                 groupIndex: groupIndex.storage.withUnsafeBytes { bytes in
                     (0..<columns).map { Int(bytes.loadUnaligned(fromByteOffset: 4 * $0, as: Int32.self).littleEndian) }
                 },
-                outputCount: rows, inputCount: columns, bits: Int(bits), groupSize: min(max(groupSize, 1), columns),
+                outputCount: rows, inputCount: columns, bits: bits, groupSize: min(max(groupSize, 1), columns),
                 symmetric: symmetric)
         } catch let error as FormatError {
             throw error

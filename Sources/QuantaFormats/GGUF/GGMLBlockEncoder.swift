@@ -7,19 +7,14 @@ import QuantaTensor
 /// dequantization from ggml-quants.c `dequantize_row_*` (docs/export.md has the table).
 public enum GGMLBlockEncoder {
     /// Elements per block of every type written here.
-    public static let blockElements = 32
+    public static let blockElements = WeightFormatTable.ggmlBlockElements
 
-    /// The ggml types a packed linear may be written as, best first: the exact type that
-    /// holds the codes unchanged, then (for asymmetric 4-bit) the smaller `Q4_1`. Empty when
-    /// no 32-element type can hold them (the reason is in `unsupportedReason`).
+    /// The ggml types a packed linear may be written as, best first (`WeightFormatTable.ggml`):
+    /// the exact type that holds the codes unchanged, then (for asymmetric 4-bit) the smaller
+    /// `Q4_1`. Empty when no 32-element type can hold them (the reason is in `unsupportedReason`).
     public static func candidates(for weights: PackedWeights) -> [GGMLType] {
         guard unsupportedReason(weights) == nil else { return [] }
-        switch (weights.bits, weights.symmetric) {
-        case (4, true): return [.q4_0, .q8_0]
-        case (4, false): return [.q5_0, .q4_1, .q8_0]
-        case (2, _), (3, _): return [.q4_0, .q8_0]
-        default: return centeredCodesFitInt8(weights) ? [.q8_0] : []
-        }
+        return WeightFormatTable.ggmlTargets(bits: weights.bits, symmetric: weights.symmetric).map(\.type)
     }
 
     /// Why `weights` cannot become 32-element ggml blocks, or nil if they can.

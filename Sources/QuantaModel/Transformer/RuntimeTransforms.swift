@@ -3,10 +3,8 @@ import QuantaTensor
 
 /// What a quantized model's graph adds at run time beyond its stored weights: the online
 /// Hadamard rotations (R4 before `down_proj`, R3 on queries and keys) and the low-bit KV
-/// cache. Stored as `runtime` in `quantization.json` and in a container's provenance:
-///
-///     {"online_down_proj": true, "online_query_key": true,
-///      "kv_cache": {"bits": 4, "group_size": 64, "symmetric": false, "clip_ratio": 1.0}}
+/// cache. Stored as `runtime` (`RuntimeMetadata`) in `quantization.json` and in a
+/// container's provenance.
 ///
 /// Provenance: SpinQuant (Liu et al., ICLR 2025) §3.1 (R3, R4); QuaRot (Ashkboos et al.,
 /// NeurIPS 2024) §4 (online Hadamards, KV cache quantization).
@@ -27,39 +25,21 @@ public struct RuntimeTransforms: Sendable, Equatable {
     /// Whether the graph is the plain one.
     public var isEmpty: Bool { !onlineDownProjection && !queryKeyRotation && keyValueCache == nil }
 
-    public var metadata: JSONValue {
-        var members: [(String, JSONValue)] = [
-            ("online_down_proj", .bool(onlineDownProjection)), ("online_query_key", .bool(queryKeyRotation)),
-        ]
-        if let cache = keyValueCache {
-            members.append(
-                ("kv_cache", .object([
-                    ("bits", .integer(Int64(cache.bits))), ("group_size", .integer(Int64(cache.groupSize))),
-                    ("symmetric", .bool(cache.symmetric)), ("clip_ratio", .number(Double(cache.clipRatio))),
-                ])))
-        }
-        return .object(members)
+    /// The stored form (`RuntimeMetadata`, the one schema of `runtime`).
+    public var metadata: RuntimeMetadata {
+        RuntimeMetadata(
+            onlineDownProjection: onlineDownProjection, onlineQueryKey: queryKeyRotation,
+            keyValueCache: keyValueCache.map {
+                RuntimeMetadata.KeyValueCache(bits: $0.bits, groupSize: $0.groupSize, symmetric: $0.symmetric, clipRatio: Double($0.clipRatio))
+            })
     }
 
-    /// Reads the metadata form; errors name `path` and the field.
-    public init(metadata: JSONValue, path: String) throws(ModelError) {
-        func flag(_ key: String) throws(ModelError) -> Bool {
-            guard let value = metadata[key] else { return false }
-            guard case .bool(let flag) = value else {
-                throw .invalidConfiguration(field: "\(path): runtime.\(key)", detail: "must be true or false")
-            }
-            return flag
-        }
-        self.init(onlineDownProjection: try flag("online_down_proj"), queryKeyRotation: try flag("online_query_key"))
-        if let cache = metadata["kv_cache"] {
-            guard let bits = cache["bits"]?.integerValue, let groupSize = cache["group_size"]?.integerValue else {
-                throw .invalidConfiguration(
-                    field: "\(path): runtime.kv_cache", detail: "needs integer bits and group_size; rewrite the file with `quanta quantize`")
-            }
-            var symmetric = false
-            if case .bool(let value)? = cache["symmetric"] { symmetric = value }
-            let clipRatio = Float(cache["clip_ratio"]?.doubleValue ?? 1)
-            keyValueCache = try KeyValueQuantizer(bits: Int(bits), groupSize: Int(groupSize), symmetric: symmetric, clipRatio: clipRatio)
+    /// The graph form of stored metadata; an invalid KV cache spec is an error.
+    public init(metadata: RuntimeMetadata) throws(ModelError) {
+        self.init(onlineDownProjection: metadata.onlineDownProjection, queryKeyRotation: metadata.onlineQueryKey)
+        if let cache = metadata.keyValueCache {
+            keyValueCache = try KeyValueQuantizer(
+                bits: cache.bits, groupSize: cache.groupSize, symmetric: cache.symmetric, clipRatio: Float(cache.clipRatio))
         }
     }
 }

@@ -19,22 +19,19 @@ public enum ContainerExporter {
         if let data = model.tokenizer { files.append(.init(name: "tokenizer.json", data: data)) }
         if let data = model.tokenizerConfig { files.append(.init(name: "tokenizer_config.json", data: data)) }
         if let data = model.generationConfig { files.append(.init(name: "generation_config.json", data: data)) }
-        var provenance: [(String, JSONValue)] = [
-            ("recipe", try JSONValue.parse(recipe.encodedJSON(), path: "recipe")),
-            ("bits_per_weight_linears", .number(outcome.bitsPerWeight)),
-        ]
-        let activations = outcome.records.compactMap { record in record.activation.map { (record.name, $0.metadata) } }
-        if !activations.isEmpty { provenance.append(("activations", .object(activations))) }
-        if !outcome.runtime.isEmpty { provenance.append(("runtime", outcome.runtime.metadata)) }
+        var calibrationJSON: JSONValue?
         if let calibration {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
-            provenance.append(("calibration", try JSONValue.parse(try encoder.encode(calibration), path: "calibration")))
+            calibrationJSON = try JSONValue.parse(try encoder.encode(calibration), path: "calibration")
         }
+        let provenance = ContainerProvenance(
+            recipe: try JSONValue.parse(recipe.encodedJSON(), path: "recipe"), bitsPerWeightLinears: outcome.bitsPerWeight,
+            activations: model.activations.isEmpty ? nil : model.activations, runtime: model.runtime, calibration: calibrationJSON)
         var options = QuantaContainerWriter.Options()
         options.zstdLevel = compress ? 3 : nil
         try QuantaContainerWriter.write(
-            to: path, config: model.config, files: files, provenance: .object(provenance), tensors: model.tensors,
+            to: path, config: model.config, files: files, provenance: provenance.json, tensors: model.tensors,
             options: options)
     }
 

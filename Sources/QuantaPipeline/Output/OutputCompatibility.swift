@@ -36,6 +36,9 @@ extension Recipe {
                 throw fail(index, "scheme.bits", "\(scheme.bits)-bit codes cannot be packed into \(target) (2, 3, 4 or 8 bits); write a simulated directory or change bits")
             }
             guard case .export(let format) = output else { continue }
+            if format == .gguf, WeightFormatTable.ggmlTargets(bits: scheme.bits, symmetric: scheme.symmetric).isEmpty {
+                throw fail(index, "scheme.bits", "no ggml block type holds \(scheme.bits)-bit codes")
+            }
             if let actOrder = stage.gptq?.actOrder, actOrder != .none, actOrder != .static {
                 throw fail(index, "act_order", "\(actOrder.rawValue) act-order permutes groups, which \(format.rawValue) cannot hold; use act_order: static or none")
             }

@@ -18,7 +18,7 @@ import QuantaTensor
 ///
 /// The whole directory is written to a temporary name and renamed into place.
 public enum SimulatedModelWriter {
-    public static let formatName = "quanta-simulated-v1"
+    public static let formatName = QuantizationMetadata.formatName
     public static let toolVersion = "quanta 0.1.0"
 
     public static func write(
@@ -28,7 +28,7 @@ public enum SimulatedModelWriter {
         var quantized = outcome.applied(to: checkpoint)
         var tensors = quantized.tensors
         var arrays: [NamedTensor] = []
-        var entries: [(String, JSONValue)] = []
+        var entries: [String: QuantizedTensorMetadata] = [:]
         for record in outcome.records {
             let weightName = record.name + ".weight"
             guard let index = tensors.firstIndex(where: { $0.name == weightName }) else {
@@ -51,17 +51,11 @@ public enum SimulatedModelWriter {
                 arrays.append(NamedTensor(name: record.name + ".permutation", tensor: try Tensor(
                     dtype: .int32, shape: [weight.columns], storage: TensorStorage(array: permutation.map(Int32.init)))))
             }
-            var entry: [(String, JSONValue)] = [
-                ("algorithm", .string(record.algorithm.rawValue)), ("stage", .integer(Int64(record.stage))),
-                ("bits", .integer(Int64(weight.scheme.bits))),
-                ("group_size", weight.scheme.groupSize.map { .integer(Int64($0)) } ?? .null),
-                ("symmetric", .bool(weight.scheme.symmetric)), ("shape", .array([.integer(Int64(weight.rows)), .integer(Int64(weight.columns))])),
-                ("loss", .number(record.loss)),
-            ]
-            if let dampening = record.dampening { entry.append(("dampening", .number(dampening))) }
-            if let activation = record.activation { entry.append(("activation", activation.metadata)) }
-            if let sparsity = record.sparsity { entry.append(("sparsity", .string(sparsity.description))) }
-            entries.append((record.name, .object(entry)))
+            entries[record.name] = QuantizedTensorMetadata(
+                algorithm: record.algorithm.rawValue, stage: record.stage, bits: weight.scheme.bits,
+                groupSize: weight.scheme.groupSize, symmetric: weight.scheme.symmetric, shape: [weight.rows, weight.columns],
+                loss: record.loss, dampening: record.dampening, activation: record.activation,
+                sparsity: record.sparsity?.description)
         }
         for record in outcome.pruned {
             let weightName = record.name + ".weight"
@@ -70,27 +64,21 @@ public enum SimulatedModelWriter {
             }
             let values = record.weight.values
             tensors[index].tensor = try Tensor(shape: [values.rows, values.columns], values: values.values)
-            var entry: [(String, JSONValue)] = [
-                ("algorithm", .string(record.algorithm.rawValue)), ("stage", .integer(Int64(record.stage))),
-                ("sparsity", .string(record.weight.pattern.description)),
-                ("shape", .array([.integer(Int64(values.rows)), .integer(Int64(values.columns))])),
-                ("pruned_fraction", .number(record.weight.sparsity)), ("loss", .number(record.loss)),
-            ]
-            if let dampening = record.dampening { entry.append(("dampening", .number(dampening))) }
-            entries.append((record.name, .object(entry)))
+            entries[record.name] = QuantizedTensorMetadata(
+                algorithm: record.algorithm.rawValue, stage: record.stage, shape: [values.rows, values.columns],
+                loss: record.loss, dampening: record.dampening, sparsity: record.weight.pattern.description,
+                prunedFraction: record.weight.sparsity)
         }
         let recipeJSON = try JSONValue.parse(recipe.encodedJSON(), path: "recipe")
-        var calibrationJSON = JSONValue.null
+        var calibrationJSON: JSONValue?
         if let calibration {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
             calibrationJSON = try JSONValue.parse(try encoder.encode(calibration), path: "calibration")
         }
-        let metadata = JSONValue.object([
-            ("format", .string(formatName)), ("tool", .string(toolVersion)), ("recipe", recipeJSON),
-            ("calibration", calibrationJSON), ("bits_per_weight_linears", .number(outcome.bitsPerWeight)),
-            ("arrays", .string("quantization.safetensors")), ("tensors", .object(entries)),
-        ] + (outcome.runtime.isEmpty ? [] : [("runtime", outcome.runtime.metadata)]))
+        let metadata = QuantizationMetadata(
+            tool: toolVersion, recipe: recipeJSON, calibration: calibrationJSON, bitsPerWeightLinears: outcome.bitsPerWeight,
+            arrays: SimulatedDirectory.arraysFile, tensors: entries, runtime: outcome.runtime.isEmpty ? nil : outcome.runtime.metadata)
         // Timings vary run to run, so they live apart: everything else is byte-identical for
         // identical inputs.
         let timing = JSONValue.object([
@@ -102,7 +90,7 @@ public enum SimulatedModelWriter {
         try AtomicOutput.produce(path) { temporary throws(FormatError) in
             try HuggingFaceDirectory.write(quantized, to: temporary)
             try SafetensorsWriter.write(arrays, to: temporary + "/quantization.safetensors")
-            try AtomicOutput.write(Data(metadata.serialized().utf8), to: temporary + "/quantization.json")
+            try AtomicOutput.write(metadata.encoded(), to: temporary + "/" + SimulatedDirectory.metadataFile)
             try AtomicOutput.write(recipe.encodedJSON(), to: temporary + "/recipe.json")
             try AtomicOutput.write(Data(timing.serialized().utf8), to: temporary + "/timing.json")
         }

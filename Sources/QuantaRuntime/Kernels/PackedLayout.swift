@@ -1,3 +1,5 @@
+import QuantaFormats
+
 /// The packed weight layout v1 of one linear layer (docs/packed-weights.md): `outputCount`
 /// rows of `inputCount` codes of `bits` bits, one f16 scale and one packed integer zero point
 /// per group of `groupSize` consecutive columns (the last group may be narrower).
@@ -14,8 +16,8 @@ public struct PackedLayout: Sendable, Equatable {
     /// Rows of the weight (output features).
     public let outputCount: Int
 
-    /// The bit widths the layout defines.
-    public static let supportedBits: Set<Int> = [2, 3, 4, 8]
+    /// The bit widths the layout defines (`PackedWeightTraits`, the one table of them).
+    public static let supportedBits = Set(PackedWeightTraits.all.map(\.bits))
 
     /// A layout; throws `invalidPackedWeight` for an unsupported bit width or a
     /// non-positive size. `name` labels the error.
@@ -50,13 +52,10 @@ public struct PackedLayout: Sendable, Equatable {
     /// Bytes that hold `values` codes of `bits` bits, rows padded to whole packing units
     /// (1 byte for 8, 4 and 2 bits; 3 bytes = 8 codes for 3 bits).
     public static func packedByteCount(values: Int, bits: Int) -> Int {
-        switch bits {
-        case 8: values
-        case 4: (values + 1) / 2
-        case 2: (values + 3) / 4
-        case 3: 3 * ((values + 7) / 8)
-        default: preconditionFailure("unsupported bit width \(bits)")
+        guard let bytes = PackedWeightTraits.forBits(bits)?.packedByteCount(valueCount: values) else {
+            preconditionFailure("unsupported bit width \(bits) or size overflow")
         }
+        return bytes
     }
 
     /// Scalar reference unpacking: code `index` of the packed row at `row` (the rule table
