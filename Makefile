@@ -191,7 +191,8 @@ test-interop: model pydeps $(MODEL)/config.json
 	@cat $(INTEROP_CHECKS)
 
 ## llama.cpp runs the exports (not in CI: builds llama.cpp): llama-perplexity within 1% of
-## `quanta eval --protocol llamacpp` on the same model, a chat answer from llama-completion, and
+## `quanta eval --protocol llamacpp --weights-only` on the same model (llama.cpp rounds activations
+## to 8-bit blocks of 32 itself; W8A8's per-token activation rounding is not in the GGUF), a chat answer from llama-completion, and
 ## GPTQ W4 g32 symmetric as Q4_0 against llama-quantize's Q4_0 (with and without an imatrix from
 ## the calibration text) at the same size → docs/interop-llamacpp.md.
 LLAMACPP_CHUNKS          ?= 40
@@ -201,7 +202,7 @@ CALIBRATION_TEXT         ?= $(SHARED)/data/wikitext-2/valid.txt
 $(INTEROP)/%.llamacpp-$(LLAMACPP_CHUNKS).json: $(OUT)/%/quantization.json
 	@mkdir -p $(INTEROP)
 	$(QUANTA) eval perplexity --model $(OUT)/$* --text $(EVAL_TEXT) --protocol llamacpp --windows $(LLAMACPP_CHUNKS) \
-	  --json > $@.partial && mv $@.partial $@
+	  --weights-only --json > $@.partial && mv $@.partial $@
 
 $(INTEROP)/fp32.gguf: $(MODEL)/config.json | $(QUANTA)
 	@mkdir -p $(INTEROP)

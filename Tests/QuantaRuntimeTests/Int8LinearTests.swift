@@ -106,4 +106,33 @@ import Testing
             #expect(fast.maximumAbsoluteDifference(to: simulated) < 1e-4)
         }
     }
+
+    /// W8A8 on 1536 inputs: integer sums reach 127² · 1536 ≈ 2^24.6, past float32's exact
+    /// integers; the simulation sums chunks exactly and must still equal the kernels bit for bit.
+    @Test(arguments: [ActivationScheme(), ActivationScheme(granularity: .perTensor, staticScale: 0.01)])
+    func integerSimulationEqualsTheKernelsPastTwoToThe24(activation: ActivationScheme) throws {
+        let inputs = 1536
+        let outputs = 24
+        // Codes near ±127 so the sums pass 2^24.
+        var weightCodes = codes(outputs * inputs, seed: 11)
+        for index in weightCodes.indices where index % 3 != 0 { weightCodes[index] = index % 2 == 0 ? 127 : -127 }
+        let weightScales = (0..<outputs).map { 0.0005 * Float($0 + 1) }
+        let bias = (0..<outputs).map { 0.01 * Float($0) }
+        let linear = try Int8Linear(
+            weights: weightCodes, weightScales: weightScales, bias: bias, inputCount: inputs, outputCount: outputs,
+            activation: activation, context: ComputeContext(threadCount: 2))
+        let simulation = try #require(IntegerSimulatedLinear(
+            weightCodes: Matrix(rows: outputs, columns: inputs, values: weightCodes.map(Float.init)), weightScales: weightScales,
+            bias: bias, activation: activation))
+        #expect(simulation.chunkColumns < inputs)
+        var generator = RandomGenerator(seed: 5)
+        for rows in [1, 7] {
+            // Inputs of one sign per column pattern, so activation codes are large and aligned with the weights.
+            let values = generator.normalValues(count: rows * inputs).enumerated().map { item in
+                (item.offset % inputs) % 2 == 0 ? abs(item.element) + 1 : -abs(item.element) - 1
+            }
+            let input = try Matrix(rows: rows, columns: inputs, values: values)
+            #expect(linear.apply(input) == simulation.apply(input), "rows \(rows)")
+        }
+    }
 }

@@ -38,7 +38,8 @@ extension GPTQSolver {
     /// `work` as it stands at the start of the block where the group begins.
     static func lazyBatchQuantize(
         work: Matrix, factor: Matrix, scheme: QuantizationScheme?, blockSize: Int, groups: [GroupParameters?],
-        groupOfPosition: [Int], dynamicGroups: Bool, pruning: SparsityPattern? = nil, context: ComputeContext
+        groupOfPosition: [Int], dynamicGroups: Bool, pruning: SparsityPattern? = nil, importance: [Float]? = nil,
+        context: ComputeContext
     ) -> LazyBatchSolution {
         let rows = work.rows
         let columns = work.columns
@@ -68,7 +69,8 @@ extension GPTQSolver {
                     let groupColumns = start..<min(start + groupSize, columns)
                     groups[start / groupSize] = work.withUnsafeBufferPointer { values in
                         Quantizer.groupParameters(
-                            values: values, rowStride: columns, rows: rows, columns: groupColumns, scheme: scheme)
+                            values: values, rowStride: columns, rows: rows, columns: groupColumns, scheme: scheme,
+                            importance: importance)
                     }
                     start += groupSize
                 }

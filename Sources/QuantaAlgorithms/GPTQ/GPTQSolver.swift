@@ -86,17 +86,23 @@ public enum GPTQSolver {
         // before dead inputs are zeroed).
         let groupCount = scheme.groupCount(columns: columns)
         var groups = [GroupParameters?](repeating: nil, count: groupCount)
+        // The ggml scale search weighs columns by the Hessian diagonal (llama-imatrix's Σx²).
+        func diagonal(_ matrix: Matrix) -> [Float]? {
+            scheme.clipping == .ggml ? (0..<columns).map { matrix.values[$0 * columns + $0] } : nil
+        }
         if scheme.groupSize == nil, columns > 0 {
-            groups[0] = Quantizer.groupParameters(of: weight, columns: 0..<columns, scheme: scheme)
+            groups[0] = Quantizer.groupParameters(of: weight, columns: 0..<columns, scheme: scheme, importance: diagonal(hessian))
         }
 
+        let originalHessian = hessian
         var (work, hessian, deadInputs) = zeroingDeadInputs(weight: weight, hessian: hessian)
 
         // Static groups: parameters fixed up front in original order (after dead zeroing).
         if actOrder == .static, scheme.groupSize != nil {
             for group in 0..<groupCount {
                 groups[group] = Quantizer.groupParameters(
-                    of: work, columns: scheme.groupColumns(group, columns: columns), scheme: scheme)
+                    of: work, columns: scheme.groupColumns(group, columns: columns), scheme: scheme,
+                    importance: diagonal(hessian))
             }
         }
 
@@ -120,7 +126,8 @@ public enum GPTQSolver {
             of: hessian, dampening: dampening, precision: precision, layer: layer, onRetry: onRetry)
         let solution = lazyBatchQuantize(
             work: work, factor: factorization.factor, scheme: scheme, blockSize: blockSize,
-            groups: groups, groupOfPosition: groupOfPosition, dynamicGroups: actOrder != .static, context: context)
+            groups: groups, groupOfPosition: groupOfPosition, dynamicGroups: actOrder != .static,
+            importance: diagonal(hessian), context: context)
 
         // Un-permute into original column order.
         var codes = solution.codes
@@ -135,7 +142,11 @@ public enum GPTQSolver {
             }
             for position in 0..<columns { groupIndex[permutation[position]] = groupOfPosition[position] }
         }
-        let (scales, zeroPoints) = parameterTables(solution.groups, rows: rows)
+        var (scales, zeroPoints) = parameterTables(solution.groups, rows: rows)
+        if scheme.clipping == .ggml {
+            refitScales(&scales, codes: codes, zeroPoints: zeroPoints, groupIndex: groupIndex, weight: weight, hessian: originalHessian)
+            dequantized = reconstructed(codes: codes, scales: scales, zeroPoints: zeroPoints, groupIndex: groupIndex, columns: columns)
+        }
         let quantized = QuantizedWeight(
             scheme: scheme, dequantized: Matrix(rows: rows, columns: columns, exactly: dequantized), codes: codes,
             scales: scales, zeroPoints: zeroPoints,
@@ -146,6 +157,41 @@ public enum GPTQSolver {
     }
 
     // MARK: - Steps
+
+    /// With the ggml scale search, each group's scale is refitted once GPTQ has chosen the
+    /// codes: the weighted least-squares scale `Σ H_cc · w · q̃ / Σ H_cc · q̃²` (q̃ = code − zero)
+    /// against the original weights, as llama.cpp fits its scales to the chosen codes.
+    static func refitScales(
+        _ scales: inout Matrix, codes: [UInt8], zeroPoints: [UInt8], groupIndex: [Int], weight: Matrix, hessian: Matrix
+    ) {
+        let (rows, columns, groups) = (weight.rows, weight.columns, scales.columns)
+        var numerators = [Double](repeating: 0, count: rows * groups)
+        var denominators = [Double](repeating: 0, count: rows * groups)
+        for row in 0..<rows {
+            for column in 0..<columns {
+                let slot = row * groups + groupIndex[column]
+                let centered = Double(Int(codes[row * columns + column]) - Int(zeroPoints[slot]))
+                let importance = Double(hessian.values[column * columns + column])
+                numerators[slot] += importance * Double(weight.values[row * columns + column]) * centered
+                denominators[slot] += importance * centered * centered
+            }
+        }
+        for slot in 0..<(rows * groups) where denominators[slot] > 0 {
+            let scale = Float(numerators[slot] / denominators[slot])
+            if scale.isFinite, scale != 0 { scales.values[slot] = scale }
+        }
+    }
+
+    /// `scale · (code − zero)` for every element in original column order.
+    static func reconstructed(codes: [UInt8], scales: Matrix, zeroPoints: [UInt8], groupIndex: [Int], columns: Int) -> [Float] {
+        var result = [Float](repeating: 0, count: codes.count)
+        let groups = scales.columns
+        for index in codes.indices {
+            let slot = (index / columns) * groups + groupIndex[index % columns]
+            result[index] = Quantizer.dequantize(code: Float(codes[index]), scale: scales.values[slot], zeroPoint: Float(zeroPoints[slot]))
+        }
+        return result
+    }
 
     /// Scales `[rows × groups]` and zero points `[rows × groups]` from per-group parameters
     /// (a missing group stays 0).

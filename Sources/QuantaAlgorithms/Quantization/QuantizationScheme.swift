@@ -54,6 +54,9 @@ public struct QuantizationScheme: Codable, Sendable, Equatable, Hashable {
                 field: "group_size", detail: "\(groupSize) must be positive (e.g. 32, 64, 128), or -1/null for per-channel")
         }
         try clipping.validate()
+        if clipping == .ggml, !symmetric {
+            throw .invalidScheme(field: "clipping", detail: "ggml's scale search is for symmetric schemes; set symmetric: true or use mse")
+        }
     }
 
     // MARK: Codable
@@ -94,6 +97,13 @@ extension QuantizationScheme {
         /// no row improved for `patience` consecutive steps (llm-compressor
         /// `observers/mse.py`, defaults grid 100, max shrink 0.2, norm 2.4, patience 5).
         case meanSquaredError(MeanSquaredErrorSearch)
+        /// llama.cpp's weighted scale search (`make_qx_quants`, the imatrix path of
+        /// `quantize_row_q4_0`): the value of largest magnitude sets the sign, 19 candidate
+        /// scales around `−max / 2^(b−1)`, each fitted by weighted least squares, the best kept.
+        /// Symmetric schemes only; the weights are the calibration's importance (GPTQ: the
+        /// Hessian diagonal, as llama-imatrix's Σx²), or `x²` without one. GPTQ then refits
+        /// each group's scale to the codes it chose (weighted least squares).
+        case ggml
 
         /// The MSE search with llm-compressor's defaults.
         public static var mse: Clipping { .meanSquaredError(MeanSquaredErrorSearch()) }
@@ -117,6 +127,7 @@ extension QuantizationScheme {
             switch try Self.named(method, codingPath: decoder.codingPath) {
             case .none: self = .none
             case .meanSquaredError: self = .meanSquaredError(try MeanSquaredErrorSearch(from: decoder))
+            case .ggml: self = .ggml
             }
         }
 
@@ -124,8 +135,9 @@ extension QuantizationScheme {
             switch method {
             case "none": return .none
             case "mse": return .mse
+            case "ggml": return .ggml
             default:
-                throw AlgorithmError.invalidScheme(field: "clipping", detail: "unknown method '\(method)'; use none or mse")
+                throw AlgorithmError.invalidScheme(field: "clipping", detail: "unknown method '\(method)'; use none, mse or ggml")
             }
         }
 
@@ -138,6 +150,9 @@ extension QuantizationScheme {
                 var container = encoder.container(keyedBy: CodingKeys.self)
                 try container.encode("mse", forKey: .method)
                 try search.encode(to: encoder)
+            case .ggml:
+                var container = encoder.container(keyedBy: CodingKeys.self)
+                try container.encode("ggml", forKey: .method)
             }
         }
     }
