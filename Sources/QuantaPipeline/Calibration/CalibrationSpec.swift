@@ -1,4 +1,5 @@
 import Foundation
+import QuantaFormats
 
 /// A calibration set, as a YAML file under `calibration/`:
 ///
@@ -97,5 +98,15 @@ public struct CalibrationSpec: Codable, Sendable, Equatable {
             throw .calibrationSource(path: fallback, detail: "no data directory; set QUANTA_DATA to the folder holding wikitext-2/")
         }
         return (fallback as NSString).standardizingPath
+    }
+}
+
+extension CalibrationSpec {
+    /// The spec as stored in provenance (`quantization.json`, container headers), keys sorted.
+    public var json: JSONValue {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        // A plain struct of numbers and strings always encodes.
+        return (try? encoder.encode(self)).flatMap { try? JSONValue.parse($0, path: "calibration") } ?? .null
     }
 }

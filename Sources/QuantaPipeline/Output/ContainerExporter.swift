@@ -19,12 +19,7 @@ public enum ContainerExporter {
         if let data = model.tokenizer { files.append(.init(name: "tokenizer.json", data: data)) }
         if let data = model.tokenizerConfig { files.append(.init(name: "tokenizer_config.json", data: data)) }
         if let data = model.generationConfig { files.append(.init(name: "generation_config.json", data: data)) }
-        var calibrationJSON: JSONValue?
-        if let calibration {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys]
-            calibrationJSON = try JSONValue.parse(try encoder.encode(calibration), path: "calibration")
-        }
+        let calibrationJSON = calibration?.json
         let provenance = ContainerProvenance(
             recipe: try JSONValue.parse(recipe.encodedJSON(), path: "recipe"), bitsPerWeightLinears: outcome.bitsPerWeight,
             activations: model.activations.isEmpty ? nil : model.activations, runtime: model.runtime, calibration: calibrationJSON)

@@ -70,12 +70,7 @@ public enum SimulatedModelWriter {
                 prunedFraction: record.weight.sparsity)
         }
         let recipeJSON = try JSONValue.parse(recipe.encodedJSON(), path: "recipe")
-        var calibrationJSON: JSONValue?
-        if let calibration {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys]
-            calibrationJSON = try JSONValue.parse(try encoder.encode(calibration), path: "calibration")
-        }
+        let calibrationJSON = calibration?.json
         let metadata = QuantizationMetadata(
             tool: toolVersion, recipe: recipeJSON, calibration: calibrationJSON, bitsPerWeightLinears: outcome.bitsPerWeight,
             arrays: SimulatedDirectory.arraysFile, tensors: entries, runtime: outcome.runtime.isEmpty ? nil : outcome.runtime.metadata)
