@@ -134,4 +134,28 @@ import Testing
         let expected = try expectedFloats(model)
         for (name, floats) in expected { #expect(values[name] == floats, "\(name)") }  // values are f16-exact
     }
+
+    @Test func twoOfFourSparseWeightsExportDense() throws {
+        var model = try exportModel { _ in (4, 32, false, false) }
+        let index = try #require(model.tensors.firstIndex { $0.name == "model.layers.0.mlp.up_proj.weight" })
+        guard case .packed(let dense) = model.tensors[index].content else { Issue.record("not packed"); return }
+        // Prune to 2:4: in every group of 4 inputs keep the first two codes, the others become the zero point.
+        var codes = dense.unpackedCodes()
+        let zeros = dense.unpackedZeroPoints()
+        for row in 0..<dense.outputCount {
+            for column in 0..<dense.inputCount where column % 4 >= 2 {
+                codes[row * dense.inputCount + column] = zeros[row * dense.groupCount + column / dense.groupSize]
+            }
+        }
+        let sparse = try SparseWeights.pack(
+            name: model.tensors[index].name, codes: codes, scales: dense.scaleValues(), zeroPoints: zeros,
+            outputCount: dense.outputCount, inputCount: dense.inputCount, bits: 4, groupSize: dense.groupSize, symmetric: false)
+        model.tensors[index] = ContainerTensor(name: model.tensors[index].name, content: .sparse(sparse))
+        let (values, types, _) = try roundTrip(model)
+        #expect(types[model.tensors[index].name] == .q5_0)
+        #expect(values[model.tensors[index].name] == sparse.dequantize())
+        let directory = try TemporaryDirectory()
+        try ModelExport.write(model, format: .compressedTensors, to: directory.file("ct"))
+        #expect(try CompressedTensorsReader.dequantizedTensors(directory: directory.file("ct"))[model.tensors[index].name] == sparse.dequantize())
+    }
 }
