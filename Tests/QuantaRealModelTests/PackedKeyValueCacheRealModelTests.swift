@@ -31,14 +31,24 @@ import Testing
         let prefillSimulated = try model.logits(tokens: Array(tokens.prefix(prefix)), cache: &simulated)
         let prefillPacked = try model.logits(tokens: Array(tokens.prefix(prefix)), cache: &packed)
         #expect(prefillPacked.values == prefillSimulated.values)
-        var largest = 0.0
+        var errors: [Double] = []
         for position in prefix..<tokens.count {
             let fromSimulated = Array(try model.logits(tokens: [tokens[position]], cache: &simulated).row(0))
             let fromPacked = Array(try model.logits(tokens: [tokens[position]], cache: &packed).row(0))
-            largest = max(largest, Self.relativeError(fromPacked, fromSimulated))
+            errors.append(Self.relativeError(fromPacked, fromSimulated))
             #expect(TransformerModel.argmax(fromPacked[...]) == TransformerModel.argmax(fromSimulated[...]), "position \(position)")
         }
-        #expect(largest < 1e-3)
+        // The two paths sum in different orders (~1e-6 apart). Where a later layer's key lands
+        // on the other side of a 4-bit rounding boundary, that cached code differs by one step
+        // and the logits move by up to ~0.1 relative from then on. Whether that happens depends
+        // on the BLAS kernel: with OpenBLAS's Cooperlake kernel no position exceeded 4e-5, with
+        // OPENBLAS_CORETYPE=Haswell one key flips at the third decode step (0.074, then ≤ 0.01).
+        // So: the same argmax everywhere, every error below 0.1, and most below 5e-3.
+        let largest = errors.max() ?? 0
+        let sorted = errors.sorted()
+        print("PackedKeyValueCacheRealModelTests: per-position errors \(errors.map { String(format: "%.1e", $0) })")
+        #expect(largest < 0.1)
+        #expect(sorted[sorted.count / 2] < 5e-3)
         // 30 layers × 240 bytes per position at the grown capacity (64 for 37 tokens), 1/6.4 of f32.
         #expect(packed!.byteCount == config.layerCount * 240 * packed!.layers[0].capacity)
         #expect(simulated!.byteCount == config.layerCount * 1536 * simulated!.layers[0].capacity)
