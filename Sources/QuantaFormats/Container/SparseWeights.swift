@@ -238,7 +238,7 @@ public struct SparseWeights: Sendable {
 
     /// Packed kept values as a dense packed `[out × in]` matrix (the inverse of the quantized
     /// `pack`): every pruned entry holds its group's zero point, so it dequantizes to 0.
-    /// Nil-free for `.packed` values; float values are an error.
+    /// Float kept values are an error (they export as dense floats instead).
     public func densePacked(name: String) throws(FormatError) -> PackedWeights {
         guard case .packed(let kept) = values else {
             throw .invalidPackedWeights(tensor: name, detail: "2:4 float values have no packed dense form")

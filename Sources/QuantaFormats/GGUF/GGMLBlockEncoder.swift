@@ -51,9 +51,13 @@ public enum GGMLBlockEncoder {
 
     /// The rows of `weights` as `type` blocks, output row i taken from source row
     /// `rowOrder[i]` (the Q/K permutation; identity when nil). Precondition: `type` is one of
-    /// `candidates(for:)`.
+    /// `candidates(for:)` (checked by the caller; here only the cheap part, so the codes are
+    /// not unpacked twice).
     public static func encode(_ weights: PackedWeights, as type: GGMLType, rowOrder: [Int]? = nil) -> [UInt8] {
-        precondition(candidates(for: weights).contains(type), "\(type.name) cannot hold \(weights.label)")
+        precondition(
+            weights.inputPermutation == nil
+                && WeightFormatTable.ggmlTargets(bits: weights.bits, symmetric: weights.symmetric).contains { $0.type == type },
+            "\(type.name) cannot hold \(weights.label)")
         let columns = weights.inputCount
         let groups = weights.groupCount
         let codes = weights.unpackedCodes()

@@ -29,14 +29,7 @@ public enum GGUFExporter {
         "llama": ("llama", true), "mistral": ("llama", true), "qwen2": ("qwen2", false),
     ]
 
-    /// What the export wrote, per tensor, for `quanta export`'s summary.
-    public struct Summary: Sendable {
-        public var tensorTypes: [(name: String, type: GGMLType)]
-        public var byteCount: Int
-    }
-
-    @discardableResult
-    public static func write(_ model: QuantizedModel, options: Options = Options(), to path: String) throws(FormatError) -> Summary {
+    public static func write(_ model: QuantizedModel, options: Options = Options(), to path: String) throws(FormatError) {
         try checkGraph(model)
         let config = model.config
         guard let architecture = architectures[config.modelType] else {
@@ -64,8 +57,6 @@ public enum GGUFExporter {
         writer.metadata.insert(
             GGUFMetadataEntry(key: "general.file_type", value: .uint32(fileType(writer.tensors))), at: 3)
         try writer.write(to: path)
-        return Summary(
-            tensorTypes: writer.tensors.map { ($0.name, $0.type) }, byteCount: writer.tensors.reduce(0) { $0 + $1.data.count })
     }
 
     /// Online rotations, a low-bit KV cache and sub-8-bit activations have no ggml form.
