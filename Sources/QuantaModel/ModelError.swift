@@ -11,6 +11,7 @@ public enum ModelError: LocalizedError, Equatable {
     case contextTooLong(requested: Int, maximum: Int)
     case emptyInput(detail: String)
     case invalidConfiguration(field: String, detail: String)
+    case nonFiniteWeight(name: String, index: Int, value: Float)
 
     public var errorDescription: String? {
         switch self {
@@ -32,6 +33,8 @@ public enum ModelError: LocalizedError, Equatable {
             detail
         case .invalidConfiguration(let field, let detail):
             "config.json field '\(field)': \(detail); fix the model's config"
+        case .nonFiniteWeight(let name, let index, let value):
+            "weight '\(name)' holds \(value) at element \(index); the model file is corrupt or was saved after a diverged run — reconvert or re-export it"
         }
     }
 }

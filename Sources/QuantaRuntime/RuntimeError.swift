@@ -7,6 +7,8 @@ public enum RuntimeError: LocalizedError, Equatable {
     case vocabularyMismatch(reference: Int, model: Int)
     /// A packed linear's layout or component buffers disagree with docs/packed-weights.md.
     case invalidPackedWeight(name: String, detail: String)
+    /// The model produced infinite or NaN logits (overflowing activations).
+    case nonFiniteOutput(window: Int, position: Int)
 
     public var errorDescription: String? {
         switch self {
@@ -18,6 +20,8 @@ public enum RuntimeError: LocalizedError, Equatable {
             "the reference model has \(reference) logits per token but the model has \(model); compare models that share a tokenizer"
         case .invalidPackedWeight(let name, let detail):
             "\(name): \(detail); repack the weights following docs/packed-weights.md"
+        case .nonFiniteOutput(let window, let position):
+            "the model's logits are infinite or NaN at window \(window), position \(position): activations overflowed; check the model with `quanta inspect --verify` and evaluate it with --activations float"
         }
     }
 }

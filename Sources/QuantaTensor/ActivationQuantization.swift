@@ -82,7 +82,8 @@ public struct ActivationScheme: Sendable, Equatable, Hashable, Codable {
     /// rounding half to even. The one rounding rule of the simulation and the integer kernels.
     @inlinable @inline(__always)
     public static func code(_ value: Float, scale: Float, magnitude: Float) -> Float {
-        min(max((value / scale).rounded(.toNearestOrEven), -magnitude), magnitude)
+        // max(-m, NaN) is -m: a non-finite input yields a code instead of trapping on conversion.
+        Swift.min(magnitude, Swift.max(-magnitude, (value / scale).rounded(.toNearestOrEven)))
     }
 
     /// Quantize-dequantizes `rows` rows of `columns` values in place.

@@ -29,6 +29,8 @@ struct ConvertCommand: ParsableCommand {
     @Option(help: "Largest safetensors shard in bytes before splitting.")
     var maxShardBytes: Int = HuggingFaceDirectory.defaultMaximumShardBytes
 
+    @OptionGroup var replace: ReplaceOption
+
     enum OutputFormat: String, ExpressibleByArgument {
         case huggingface, hdf5
     }
@@ -39,18 +41,21 @@ struct ConvertCommand: ParsableCommand {
     }
 
     func run() throws {
+        let format = to ?? (output.hasSuffix(".h5") || output.hasSuffix(".hdf5") ? .hdf5 : .huggingface)
+        try AtomicOutput.check(output, kind: format == .hdf5 ? .file : .directory, inputs: [input], force: replace.force)
         var checkpoint = try ModelFiles.loadCheckpoint(path: input)
         if let dtype {
             checkpoint.tensors = try checkpoint.tensors.map { item in
                 NamedTensor(name: item.name, tensor: try item.tensor.converted(to: dtype))
             }
         }
-        let format = to ?? (output.hasSuffix(".h5") || output.hasSuffix(".hdf5") ? .hdf5 : .huggingface)
-        switch format {
-        case .huggingface:
-            try HuggingFaceDirectory.write(checkpoint, to: output, maximumShardBytes: maxShardBytes)
-        case .hdf5:
-            try HDF5Writer.write(checkpoint, to: output)
+        try AtomicOutput.replacing(output, force: replace.force) {
+            switch format {
+            case .huggingface:
+                try HuggingFaceDirectory.write(checkpoint, to: output, maximumShardBytes: maxShardBytes)
+            case .hdf5:
+                try HDF5Writer.write(checkpoint, to: output)
+            }
         }
         print("wrote \(output) (\(format.rawValue), \(checkpoint.tensors.count) tensors, \(checkpoint.parameterCount) parameters)")
     }

@@ -30,6 +30,8 @@ struct ExportCommand: ParsableCommand {
     @Option(help: "Type of dense matrices (embedding, unquantized head) and of compressed-tensors scales: F32 or F16 (default: as stored); GGUF also Q8_0 (quantized like llama-quantize, not exact).")
     var denseType: GGMLType?
 
+    @OptionGroup var replace: ReplaceOption
+
     func validate() throws {
         if format == nil, ExportFormat.implied(by: output) == nil {
             throw ValidationError("give --format gguf or --format compressed-tensors")
@@ -47,7 +49,7 @@ struct ExportCommand: ParsableCommand {
         options.gguf.asymmetricFourBit = asymmetricFourBit
         options.gguf.denseMatrixType = denseType
         options.compressedTensors.denseType = denseType.map { $0 == .f16 ? .float16 : .float32 }
-        try ModelExport.write(model, format: format, options: options, to: output)
+        try ModelExport.write(model, format: format, options: options, to: output, force: replace.force)
         print("wrote \(output) (\(format.rawValue), \(model.tensors.count) tensors from \(input))")
     }
 }

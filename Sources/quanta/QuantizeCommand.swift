@@ -27,6 +27,9 @@ struct QuantizeCommand: ParsableCommand {
     @Option(help: "Calibration spec YAML file (see calibration/); needed by GPTQ.")
     var calibration: String?
 
+    @Option(help: "Calibration text file, instead of the spec's source under $QUANTA_DATA.")
+    var calibrationSource: String?
+
     @Option(name: .shortAndLong, help: "Output: a directory (simulated weights), X.quanta (container) or X.gguf.")
     var output: String
 
@@ -45,6 +48,8 @@ struct QuantizeCommand: ParsableCommand {
     @Option(help: "Text for the validation run (default: $QUANTA_DATA/wikitext-2-raw/wiki.test.raw).")
     var validationText: String?
 
+    @OptionGroup var replace: ReplaceOption
+
     @OptionGroup var runtime: RuntimeOptions
 
     func run() throws {
@@ -57,6 +62,8 @@ struct QuantizeCommand: ParsableCommand {
         }
         job.compressContainer = !noCompress
         job.exportFormat = format
+        job.replaceExisting = replace.force
+        job.calibrationSourcePath = calibrationSource
         let start = Date()
         try job.run()
         if QuantizationJob.writesContainer(output), format == nil, !noValidate {
@@ -65,7 +72,13 @@ struct QuantizeCommand: ParsableCommand {
                 output, "--reference", model, "--text", text, "--windows", "1",
             ])
             validation.runtime = runtime
-            try validation.run()
+            do { try validation.run() } catch {
+                let failed = AtomicOutput.setAsideFailed(output)
+                let reason = error is ExitCode ? "" : ": " + ((error as? LocalizedError)?.errorDescription ?? "\(error)")
+                FileHandle.standardError.write(Data(
+                    "Error: \(output) failed its validation\(reason); \(failed.map { "it was moved to \($0)" } ?? "it was removed")\n".utf8))
+                throw ExitCode.failure
+            }
         }
         var usage = rusage()
         getrusage(RUSAGE_SELF.rawValue, &usage)

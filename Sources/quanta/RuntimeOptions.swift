@@ -47,3 +47,9 @@ struct ProgressLine {
         if done == total { FileHandle.standardError.write(Data("\n".utf8)) }
     }
 }
+
+/// `--force`, shared by every command that writes an output.
+struct ReplaceOption: ParsableArguments {
+    @Flag(help: "Replace a non-empty directory or an entry of the other kind at --output; the old one is removed only once the new output is complete. Inputs are never replaced.")
+    var force = false
+}

@@ -66,3 +66,45 @@ import Testing
         }
     }
 }
+
+/// Calibration specs cannot ask for unbounded work or read files outside the data directory.
+@Suite struct CalibrationSpecBoundsTests {
+    static func message(_ body: () throws -> Void) -> String {
+        do { try body() } catch { return (error as? LocalizedError)?.errorDescription ?? "\(error)" }
+        return "no error"
+    }
+
+    @Test func countsAreBoundedBeforeAnyWindowIsDrawn() {
+        let cases: [(String, String)] = [
+            ("samples: 1099511627776\nsequence_length: 512", "'samples': must be between 1 and 2097152"),
+            ("samples: 0\nsequence_length: 512", "'samples'"),
+            ("samples: 4\nsequence_length: 1099511627776", "'sequence_length'"),
+            ("samples: 65536\nsequence_length: 65536", "exceed the limit of 2097152 calibration tokens"),
+        ]
+        for (counts, fragment) in cases {
+            let text = "source: wikitext-2/valid.txt\n" + counts + "\n"
+            let message = Self.message {
+                try StrictYAMLDecoder().decode(CalibrationSpec.self, from: text, path: "c.yaml").validate(path: "c.yaml")
+            }
+            #expect(message.contains("c.yaml") && message.contains(fragment), "\(message)")
+        }
+    }
+
+    @Test func sourcesStayInsideTheDataDirectory() throws {
+        let root = NSTemporaryDirectory() + "quanta-data-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        try FileManager.default.createDirectory(atPath: root + "/data/wikitext-2", withIntermediateDirectories: true)
+        try Data("text".utf8).write(to: URL(fileURLWithPath: root + "/data/wikitext-2/valid.txt"))
+        try Data("secret".utf8).write(to: URL(fileURLWithPath: root + "/outside.txt"))
+        try FileManager.default.createSymbolicLink(atPath: root + "/data/link.txt", withDestinationPath: root + "/outside.txt")
+        func spec(_ source: String) -> CalibrationSpec { CalibrationSpec(source: source, samples: 1, sequenceLength: 8) }
+        #expect(try spec("wikitext-2/valid.txt").sourcePath(dataDirectory: root + "/data", specPath: "c.yaml").hasSuffix("/data/wikitext-2/valid.txt"))
+        for (source, fragment) in [
+            ("/etc/passwd", "is an absolute path"), ("../outside.txt", "outside the data directory"),
+            ("wikitext-2/../../outside.txt", "outside the data directory"), ("link.txt", "outside the data directory"),
+        ] {
+            let message = Self.message { _ = try spec(source).sourcePath(dataDirectory: root + "/data", specPath: "c.yaml") }
+            #expect(message.contains("c.yaml") && message.contains("'source'") && message.contains(fragment), "\(message)")
+        }
+    }
+}

@@ -112,3 +112,13 @@ struct UnigramModel: LanguageModel {
         }
     }
 }
+
+@Suite struct NonFiniteLogitTests {
+    @Test func nonFiniteLogitsAreAnErrorNotANaNPerplexity() throws {
+        let model = UnigramModel(logitsRow: [0, 1, .nan, 2])
+        let evaluator = PerplexityEvaluator(protocolName: .llamacpp, context: 16)
+        #expect(throws: RuntimeError.self) {
+            _ = try evaluator.evaluate(model: model, tokens: Array(repeating: 1, count: 40))
+        }
+    }
+}

@@ -114,6 +114,19 @@ enum ZstdCodec {
         return output
     }
 
+    /// Why a frame cannot hold exactly `byteCount` bytes (read from the frame header alone,
+    /// before anything is allocated), or nil when its declared content size matches.
+    static func checkContentSize(_ source: UnsafeRawBufferPointer, byteCount: Int) -> String? {
+        guard let base = source.baseAddress else { return "empty zstd frame" }
+        let declared = ZSTD_getFrameContentSize(base, source.count)
+        // ZSTD_CONTENTSIZE_UNKNOWN and _ERROR are the two largest UInt64 values.
+        guard declared < UInt64.max - 1 else { return "the zstd frame header is invalid or lacks its content size" }
+        guard declared == UInt64(byteCount) else {
+            return "the zstd frame declares \(declared) bytes, the header says \(byteCount)"
+        }
+        return nil
+    }
+
     /// Decompresses one frame into exactly `destination.count` bytes; an error message if
     /// the frame is invalid or its size differs.
     static func decompress(_ source: UnsafeRawBufferPointer, into destination: UnsafeMutableRawBufferPointer) -> String? {

@@ -74,6 +74,15 @@ public struct PackedWeights: Sendable {
         try check(codes, "codes", .uint8, [outputCount, rowBytes])
         try check(scales, "scales", .float16, [outputCount, groups])
         try check(zeros, "zeros", .uint8, [outputCount, zeroBytes])
+        // f16 infinity and NaN have all exponent bits set; the kernels would turn them into
+        // NaN outputs or trap converting them to integers.
+        let nonFinite = scales.storage.withUnsafeBytes { bytes in
+            bytes.bindMemory(to: UInt16.self).firstIndex { $0 & 0x7C00 == 0x7C00 }
+        }
+        if let nonFinite {
+            throw .invalidPackedWeights(
+                tensor: name, detail: "scale \(nonFinite) (row \(nonFinite / max(groups, 1)), group \(nonFinite % max(groups, 1))) is infinite or NaN")
+        }
         if let inputPermutation {
             try check(inputPermutation, "input_permutation", .int32, [inputCount])
             let valid = inputPermutation.storage.withUnsafeBytes { bytes in

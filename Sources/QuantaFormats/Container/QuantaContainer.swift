@@ -282,6 +282,9 @@ public final class QuantaContainer: @unchecked Sendable {
             return TensorStorage(borrowing: stored, owner: owner)
         case .zstd:
             if let cached = decompressed[key] { return cached }
+            if let failure = ZstdCodec.checkContentSize(stored, byteCount: array.byteCount) {
+                throw .invalidField(path: path, field: "array '\(array.role)' of '\(name)'", detail: failure)
+            }
             var failure: String?
             let storage = TensorStorage(byteCount: array.byteCount) { destination in
                 failure = ZstdCodec.decompress(stored, into: destination)

@@ -22,6 +22,11 @@ public enum GGUFImporter {
             if let layer = mapped.layer, layer >= config.layerCount {
                 throw .unexpectedTensor(path: file.path, tensor: tensor.name)
             }
+            // Shapes are checked against the config before anything is dequantized.
+            if let expected = LlamaTensorLayout.expectedShape(of: mapped.name, for: config), tensor.shape != expected {
+                throw .shapeMismatch(
+                    path: file.path, tensor: tensor.name, detail: "shape \(tensor.shape), but the metadata implies \(expected)")
+            }
             var heads: Int?
             if permutedArchitectures.contains(architecture) {
                 if mapped.name.contains(".self_attn.q_proj.") { heads = config.attentionHeads }
@@ -58,7 +63,7 @@ public enum GGUFImporter {
         throws(FormatError) -> Tensor
     {
         let rows = tensor.shape.first ?? 1
-        guard heads > 0, rows % (2 * heads) == 0 else {
+        guard heads > 0, rows > 0, rows % (2 * heads) == 0 else {
             throw .shapeMismatch(
                 path: path, tensor: tensor.name,
                 detail: "\(rows) rows cannot be split into \(heads) heads of rotary pairs")

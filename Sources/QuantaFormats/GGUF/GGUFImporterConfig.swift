@@ -56,9 +56,21 @@ extension GGUFImporter {
             eosTokenIds: try file.integer("tokenizer.ggml.eos_token_id").map { [$0] } ?? [],
             padTokenId: try file.integer("tokenizer.ggml.padding_token_id"))
         config.mlpBias = file.tensor(named: "blk.0.ffn_up.bias") != nil
-        try config.validate(path: file.path)
+        do { try config.validate(path: file.path) } catch {
+            // Name the GGUF key the value came from, not the config.json field it became.
+            guard case .invalidField(let path, let field, let detail) = error, let key = metadataKeys[field] else { throw error }
+            throw .invalidField(path: path, field: "\(architecture).\(key)", detail: detail)
+        }
         return config
     }
+
+    /// The GGUF metadata key (after the architecture prefix) behind each config field.
+    static let metadataKeys: [String: String] = [
+        "hidden_size": "embedding_length", "intermediate_size": "feed_forward_length", "num_hidden_layers": "block_count",
+        "num_attention_heads": "attention.head_count", "num_key_value_heads": "attention.head_count_kv",
+        "head_dim": "attention.key_length (or rope.dimension_count)", "max_position_embeddings": "context_length",
+        "rms_norm_eps": "attention.layer_norm_rms_epsilon", "rope_theta": "rope.freq_base", "vocab_size": "vocab_size",
+    ]
 
     /// `rope.scaling.type` / `.factor` / `.original_context_length`, or the legacy
     /// `rope.scale_linear`; nil when absent or `none`.

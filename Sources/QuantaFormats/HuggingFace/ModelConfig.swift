@@ -204,32 +204,57 @@ public struct ModelConfig: Codable, Sendable, Equatable {
         try container.encodeIfPresent(torchDtype, forKey: .torchDtype)
     }
 
-    /// Checks the values that the transformer relies on; errors name the field.
+    /// Bounds far above any released model: a corrupt or hostile header fails here, with
+    /// the field named, instead of in an allocation sized by it.
+    public enum Limits {
+        public static let width = 1 << 17
+        public static let layers = 1 << 12
+        public static let heads = 1 << 12
+        public static let headDimension = 1 << 12
+        public static let vocabulary = 1 << 23
+        public static let positions = 1 << 24
+    }
+
+    /// Checks the values that the transformer relies on (the one place every config read from
+    /// `config.json`, GGUF metadata or a container header passes); errors name the field.
     public func validate(path: String) throws(FormatError) {
         func require(_ condition: Bool, _ field: CodingKeys, _ detail: String) throws(FormatError) {
             if !condition { throw .invalidField(path: path, field: field.rawValue, detail: detail) }
         }
+        func requireCount(_ value: Int, _ field: CodingKeys, limit: Int) throws(FormatError) {
+            try require((1...limit).contains(value), field, "must be between 1 and \(limit), got \(value)")
+        }
         try require(
             Self.supportedModelTypes.contains(modelType), .modelType,
             "'\(modelType)' is not supported; supported: \(Self.supportedModelTypes.sorted().joined(separator: ", "))")
-        try require(hiddenSize > 0, .hiddenSize, "must be positive, got \(hiddenSize)")
-        try require(intermediateSize > 0, .intermediateSize, "must be positive, got \(intermediateSize)")
-        try require(layerCount > 0, .layerCount, "must be positive, got \(layerCount)")
-        try require(attentionHeads > 0, .attentionHeads, "must be positive, got \(attentionHeads)")
+        try requireCount(hiddenSize, .hiddenSize, limit: Limits.width)
+        try requireCount(intermediateSize, .intermediateSize, limit: Limits.width)
+        try requireCount(layerCount, .layerCount, limit: Limits.layers)
+        try requireCount(attentionHeads, .attentionHeads, limit: Limits.heads)
         try require(
             kvHeads > 0 && attentionHeads % kvHeads == 0, .kvHeads,
             "must divide num_attention_heads (\(attentionHeads)), got \(kvHeads)")
-        try require(headDimension > 0 && headDimension % 2 == 0, .headDimension, "must be positive and even, got \(headDimension)")
-        try require(vocabularySize > 0, .vocabularySize, "must be positive, got \(vocabularySize)")
-        try require(maxPositionEmbeddings > 0, .maxPositionEmbeddings, "must be positive")
-        try require(rmsNormEpsilon > 0, .rmsNormEpsilon, "must be positive")
-        try require(ropeTheta > 0, .ropeTheta, "must be positive")
+        try requireCount(headDimension, .headDimension, limit: Limits.headDimension)
+        try require(headDimension % 2 == 0, .headDimension, "must be even, got \(headDimension)")
+        try require(
+            attentionHeads * headDimension <= Limits.width, .headDimension,
+            "num_attention_heads × head_dim = \(attentionHeads * headDimension) exceeds \(Limits.width)")
+        try requireCount(vocabularySize, .vocabularySize, limit: Limits.vocabulary)
+        try requireCount(maxPositionEmbeddings, .maxPositionEmbeddings, limit: Limits.positions)
+        try require(rmsNormEpsilon > 0 && rmsNormEpsilon < 1, .rmsNormEpsilon, "must be in (0, 1), got \(rmsNormEpsilon)")
+        try require(ropeTheta > 0 && ropeTheta.isFinite, .ropeTheta, "must be positive and finite, got \(ropeTheta)")
+        for id in [bosTokenId, padTokenId].compactMap({ $0 }) + eosTokenIds where !(0..<vocabularySize).contains(id) {
+            throw .invalidField(path: path, field: "bos/eos/pad_token_id", detail: "token id \(id) is outside the vocabulary of \(vocabularySize)")
+        }
         try require(hiddenActivation == "silu", .hiddenActivation, "only 'silu' is supported, got '\(hiddenActivation)'")
         if let scaling = ropeScaling {
             try require(
                 ["linear", "dynamic", "llama3", "default"].contains(scaling.ropeType), .ropeScaling,
                 "rope_type '\(scaling.ropeType)' is not supported (linear, dynamic, llama3)")
-            try require(scaling.factor > 0, .ropeScaling, "factor must be positive")
+            try require(scaling.factor > 0 && scaling.factor.isFinite, .ropeScaling, "factor must be positive and finite")
+            if let original = scaling.originalMaxPositionEmbeddings {
+                try requireCount(original, .ropeScaling, limit: Limits.positions)
+            }
         }
     }
 }

@@ -57,7 +57,8 @@ public struct KeyValueQuantizer: Sendable, Equatable {
             let scale = limit > 0 ? limit / half : 1
             let offset = half + 1
             for index in 0..<groupSize {
-                codes[index] = UInt8(min(max((values[index] / scale).rounded(), -offset), half) + offset)
+                // max(lower, NaN) is lower: a non-finite activation gives a code, not a trap.
+                codes[index] = UInt8(min(half, max(-offset, (values[index] / scale).rounded())) + offset)
             }
             return (scale, offset)
         }
@@ -67,7 +68,7 @@ public struct KeyValueQuantizer: Sendable, Equatable {
         let scale = maximum > minimum ? (maximum - minimum) / levels : 1
         let zero = (-minimum / scale).rounded()
         for index in 0..<groupSize {
-            codes[index] = UInt8(min(max((values[index] / scale).rounded() + zero, 0), levels))
+            codes[index] = UInt8(min(levels, max(0, (values[index] / scale).rounded() + zero)))
         }
         return (scale, zero)
     }

@@ -24,18 +24,23 @@ extension TransformerModel {
         for item in checkpoint.tensors { byName[item.name] = item.tensor }
 
         func matrix(_ name: String) throws(ModelError) -> Matrix {
-            let tensor = try checked(name)
+            let values = try vector(name)
             do {
-                return try Matrix(rows: tensor.shape[0], columns: tensor.shape[1], values: tensor.floatValues())
+                return try Matrix(rows: byName[name]!.shape[0], columns: byName[name]!.shape[1], values: values)
             } catch {
-                throw .weightShapeMismatch(name: name, expected: tensor.shape, actual: tensor.shape)
+                throw .weightShapeMismatch(name: name, expected: byName[name]!.shape, actual: byName[name]!.shape)
             }
         }
         func vector(_ name: String) throws(ModelError) -> [Float] {
             let tensor = try checked(name)
-            do { return try tensor.floatValues() } catch {
+            let values: [Float]
+            do { values = try tensor.floatValues() } catch {
                 throw .weightShapeMismatch(name: name, expected: tensor.shape, actual: tensor.shape)
             }
+            if let index = values.firstIndex(where: { !$0.isFinite }) {
+                throw .nonFiniteWeight(name: name, index: index, value: values[index])
+            }
+            return values
         }
         func checked(_ name: String) throws(ModelError) -> Tensor {
             guard let tensor = byName[name] else { throw .missingWeight(name: name) }

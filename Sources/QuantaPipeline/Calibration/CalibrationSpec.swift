@@ -45,22 +45,57 @@ public struct CalibrationSpec: Codable, Sendable, Equatable {
         sampling = try container.decodeIfPresent(Sampling.self, forKey: .sampling) ?? .random
     }
 
+    /// The most tokens a calibration set may hold (`samples × sequence_length`): 8× GPTQ's
+    /// default of 128 × 2048, so a typo cannot ask for terabytes of activations.
+    public static let maximumTokens = 1 << 21
+    /// The longest window accepted.
+    public static let maximumSequenceLength = 1 << 17
+
     /// Reads and validates a calibration spec file.
     public static func load(path: String) throws(PipelineError) -> CalibrationSpec {
         let spec = try StrictYAMLDecoder().decode(CalibrationSpec.self, path: path)
-        guard spec.samples >= 1 else {
-            throw .invalidValue(path: path, line: nil, field: "samples", detail: "must be at least 1, got \(spec.samples)")
-        }
-        guard spec.sequenceLength >= 2 else {
-            throw .invalidValue(
-                path: path, line: nil, field: "sequence_length", detail: "must be at least 2, got \(spec.sequenceLength)")
-        }
+        try spec.validate(path: path)
         return spec
     }
 
-    /// The source file: absolute, or relative to `dataDirectory`.
-    public func sourcePath(dataDirectory: String) -> String {
-        source.hasPrefix("/") ? source : dataDirectory + "/" + source
+    /// Checks the counts before anything is allocated for them.
+    public func validate(path: String) throws(PipelineError) {
+        guard (1...Self.maximumTokens).contains(samples) else {
+            throw .invalidValue(path: path, line: nil, field: "samples", detail: "must be between 1 and \(Self.maximumTokens), got \(samples)")
+        }
+        guard (2...Self.maximumSequenceLength).contains(sequenceLength) else {
+            throw .invalidValue(
+                path: path, line: nil, field: "sequence_length",
+                detail: "must be between 2 and \(Self.maximumSequenceLength), got \(sequenceLength)")
+        }
+        let (tokens, overflow) = samples.multipliedReportingOverflow(by: sequenceLength)
+        guard !overflow, tokens <= Self.maximumTokens else {
+            throw .invalidValue(
+                path: path, line: nil, field: "samples",
+                detail: "\(samples) windows of \(sequenceLength) tokens exceed the limit of \(Self.maximumTokens) calibration tokens; use fewer samples or shorter windows")
+        }
+        guard !source.isEmpty else {
+            throw .invalidValue(path: path, line: nil, field: "source", detail: "is empty; name a text file under the data directory ($QUANTA_DATA)")
+        }
+    }
+
+    /// The source file, which must lie inside `dataDirectory` (symbolic links resolved): a
+    /// spec file cannot make the tool read any file on the machine. A text elsewhere is given
+    /// on the command line (`quanta quantize --calibration-source PATH`).
+    public func sourcePath(dataDirectory: String, specPath: String) throws(PipelineError) -> String {
+        guard !source.hasPrefix("/") else {
+            throw .invalidValue(
+                path: specPath, line: nil, field: "source",
+                detail: "'\(source)' is an absolute path; sources are relative to the data directory ($QUANTA_DATA), or give the file with --calibration-source")
+        }
+        let root = URL(fileURLWithPath: dataDirectory).standardizedFileURL.resolvingSymlinksInPath().path
+        let candidate = URL(fileURLWithPath: dataDirectory + "/" + source).standardizedFileURL.resolvingSymlinksInPath().path
+        guard candidate.hasPrefix(root + "/") else {
+            throw .invalidValue(
+                path: specPath, line: nil, field: "source",
+                detail: "'\(source)' resolves to \(candidate), outside the data directory \(root); keep sources inside $QUANTA_DATA or give the file with --calibration-source")
+        }
+        return candidate
     }
 
     /// The token windows of this spec drawn from `tokens` (the tokenized source).

@@ -73,13 +73,16 @@ public struct PerplexityEvaluator: Sendable {
         for window in 0..<windows {
             let windowTokens = Array(tokens[(window * context)..<((window + 1) * context)])
             var windowSum = 0.0
+            var nonFinite: Int?
             try model.logits(for: windowTokens, rowsPerBlock: rowsPerBlock) { rows, logits in
                 LogSoftmax.forEachScoredRow(of: logits, rows: rows, scored: scored) { position, row in
                     let nll = LogSoftmax.logSumExp(row) - Double(row[windowTokens[position + 1]])
+                    if !nll.isFinite, nonFinite == nil { nonFinite = position }
                     windowSum += nll
                     sumOfSquares += nll * nll
                 }
             }
+            if let nonFinite { throw RuntimeError.nonFiniteOutput(window: window, position: nonFinite) }
             sum += windowSum
             count += scored.count
             windowMeans.append(windowSum / Double(scored.count))

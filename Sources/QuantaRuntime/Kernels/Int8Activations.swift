@@ -42,13 +42,19 @@ enum Int8Activations {
         for block in 0..<blocks {
             let source = x + block * blockSize
             var maximum: Float = 0
-            for i in 0..<blockSize { maximum = max(maximum, abs(source[i])) }
-            let scale = maximum / 127
+            var poison: Float = 0  // NaN when the block holds a NaN or an infinity (x · 0)
+            for i in 0..<blockSize {
+                maximum = max(maximum, abs(source[i]))
+                poison += source[i] * 0
+            }
+            let scale = poison == 0 ? maximum / 127 : .nan
             let inverse: Float = scale > 0 ? 1 / scale : 0
             let target = codes + block * blockSize
             var sum = 0
             for i in 0..<blockSize {
-                let value = Int8((source[i] * inverse).rounded(.toNearestOrEven))
+                // Clamped so a non-finite input gives a code, not a trap; its infinite or NaN
+                // scale carries the non-finite value into the output.
+                let value = Int8(Swift.min(127, Swift.max(-127, (source[i] * inverse).rounded(.toNearestOrEven))))
                 target[interleaved ? (i & 1) * 16 + (i >> 1) : i] = value
                 sum += Int(value)
             }

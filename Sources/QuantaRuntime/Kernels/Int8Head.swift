@@ -22,6 +22,9 @@ public enum Int8Head {
         guard values.count == outputCount * inputCount else {
             throw .invalidPackedWeight(name: name, detail: "\(values.count) values for \(outputCount) × \(inputCount)")
         }
+        if let index = values.firstIndex(where: { !$0.isFinite }) {
+            throw .invalidPackedWeight(name: name, detail: "element \(index) is \(values[index]); an int8 head needs finite weights")
+        }
         let groups = layout.groups
         let g = layout.groupSize
         var codes = [UInt8](repeating: 128, count: outputCount * inputCount)

@@ -45,17 +45,20 @@ public enum Int8Kernels {
     /// the scale: `scale = activation.scale(ofRow:)` (per token `max(max|x|, 1e-5) / m`, or
     /// the static per-tensor scale) and `codes[i] = clamp(round(x[i] / scale), −m, m)` with
     /// `m = 2^(bits−1) − 1` (127 for A8, 7 for A4), ties to even — the rounding of
-    /// `ActivationScheme.fakeQuantize`.
+    /// `ActivationScheme.fakeQuantize`. A row holding NaN or infinity returns a NaN scale.
     @inlinable
     public static func quantizeRow(
         _ values: UnsafePointer<Float>, count: Int, activation: ActivationScheme, into codes: UnsafeMutablePointer<Int8>
     ) -> Float {
         let scale = activation.scale(ofRow: values, count: count)
         let magnitude = activation.maximumMagnitude
+        var poison: Float = 0  // NaN when the row holds a NaN or an infinity (x · 0)
         for index in 0..<count {
             codes[index] = Int8(ActivationScheme.code(values[index], scale: scale, magnitude: magnitude))
+            poison += values[index] * 0
         }
-        return scale
+        // A non-finite row gets a NaN scale, so its outputs are NaN rather than silently finite.
+        return poison == 0 ? scale : .nan
     }
 
     /// `Σ a[i] · b[i]` in int32, scalar.
