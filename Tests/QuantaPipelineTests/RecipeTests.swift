@@ -103,6 +103,10 @@ import Testing
             "name: x\nstages:\n  - algorithm: absmax\n    scheme: {bits: 8, group_size: 128, symmetric: true}\n",
             ["scheme", "per channel or per tensor"])
         expectError("name: x\nstages:\n  - algorithm: awq\n    scheme: {bits: 4}\n    grid_size: 0\n", ["grid_size"])
+        expectError("name: x\nstages:\n  - algorithm: awq\n    scheme: {bits: 4}\n    grid_size: 1099511627776\n", ["grid_size", "10000"])
+        expectError("name: x\nstages:\n  - algorithm: gptq\n    scheme: {bits: 4}\n    block_size: 1099511627776\n", ["block_size", "65536"])
+        expectError(
+            "name: x\nstages:\n  - algorithm: rtn\n    scheme: {bits: 4, clipping: {method: mse, grid: 1099511627776}}\n", ["clipping.grid", "10000"])
     }
 
     @Test func shippedActivationAwareRecipesDecode() throws {

@@ -36,6 +36,12 @@ import Testing
             "name: x\nstages:\n  - algorithm: rotation\n    mode: learned\n    learning_rate: 0\n" + Self.gptq, ["learning_rate", "positive"])
         expectError(
             "name: x\nstages:\n  - algorithm: rotation\n    mode: learned\n    sequence_length: 1\n" + Self.gptq, ["sequence_length"])
+        // Counts that would run for days or allocate without bound are refused up front.
+        expectError(
+            "name: x\nstages:\n  - algorithm: rotation\n    mode: learned\n    steps: 1099511627776\n" + Self.gptq, ["steps", "100000"])
+        expectError(
+            "name: x\nstages:\n  - algorithm: rotation\n    mode: learned\n    samples: 1048576\n    batch_size: 1\n    sequence_length: 2048\n"
+                + Self.gptq, ["samples", "exceed the limit"])
         expectError("name: x\nstages:\n  - algorithm: rotation\n    learn_residual: false\n" + Self.gptq, ["r.yaml:4", "learn_residual"])
     }
 

@@ -180,15 +180,17 @@ extension QuantizationScheme {
 
         /// Throws `invalidScheme` naming the invalid `clipping.*` field.
         public func validate() throws(AlgorithmError) {
-            guard grid > 0 else { throw .invalidScheme(field: "clipping.grid", detail: "\(grid) must be positive") }
+            guard (1...10_000).contains(grid) else {
+                throw .invalidScheme(field: "clipping.grid", detail: "\(grid) must be between 1 and 10000")
+            }
             guard maxShrink.isFinite, maxShrink > 0, maxShrink < 1 else {
                 throw .invalidScheme(field: "clipping.max_shrink", detail: "\(maxShrink) must lie in (0, 1)")
             }
             guard norm.isFinite, norm > 0 else {
                 throw .invalidScheme(field: "clipping.norm", detail: "\(norm) must be a positive number")
             }
-            guard patience > 0 else {
-                throw .invalidScheme(field: "clipping.patience", detail: "\(patience) must be at least 1")
+            guard patience > 0, patience <= 10_000 else {
+                throw .invalidScheme(field: "clipping.patience", detail: "\(patience) must be between 1 and 10000")
             }
         }
 

@@ -75,8 +75,8 @@ public struct Recipe: Codable, Sendable, Equatable {
                 try sparsity.validate(path: path, field: field)
             }
             if let gptq = stage.gptq {
-                guard gptq.blockSize >= 1 else {
-                    throw .invalidValue(path: path, line: nil, field: field + ".block_size", detail: "must be at least 1")
+                guard (1...65_536).contains(gptq.blockSize) else {
+                    throw .invalidValue(path: path, line: nil, field: field + ".block_size", detail: "must be between 1 and 65536, got \(gptq.blockSize)")
                 }
                 guard gptq.dampening > 0, gptq.dampening < 1 else {
                     throw .invalidValue(

@@ -99,11 +99,11 @@ extension RecipeStage {
                     detail: "must be in [0, 1] (the share of the activation range moved into the weights), got \(knobs.alpha)")
             }
         case .awq:
-            guard knobs.gridSize >= 1 else {
-                throw .invalidValue(path: path, line: nil, field: field + ".grid_size", detail: "must be at least 1, got \(knobs.gridSize)")
+            guard (1...10_000).contains(knobs.gridSize) else {
+                throw .invalidValue(path: path, line: nil, field: field + ".grid_size", detail: "must be between 1 and 10000, got \(knobs.gridSize)")
             }
-            if let samples = knobs.searchSamples, samples < 1 {
-                throw .invalidValue(path: path, line: nil, field: field + ".search_samples", detail: "must be at least 1, got \(samples)")
+            if let samples = knobs.searchSamples, !(1...CalibrationSpec.maximumTokens).contains(samples) {
+                throw .invalidValue(path: path, line: nil, field: field + ".search_samples", detail: "must be between 1 and \(CalibrationSpec.maximumTokens), got \(samples)")
             }
         case .absmax:
             guard scheme.symmetric, scheme.groupSize == nil else {

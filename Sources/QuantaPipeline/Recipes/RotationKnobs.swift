@@ -83,8 +83,8 @@ public struct RotationKnobs: Sendable, Equatable {
 
     func validate(path: String, field: String) throws(PipelineError) {
         guard mode == .learned else { return }
-        guard steps >= 1 else {
-            throw .invalidValue(path: path, line: nil, field: field + ".steps", detail: "must be at least 1, got \(steps)")
+        guard (1...100_000).contains(steps) else {
+            throw .invalidValue(path: path, line: nil, field: field + ".steps", detail: "must be between 1 and 100000, got \(steps)")
         }
         guard learningRate > 0, learningRate.isFinite else {
             throw .invalidValue(path: path, line: nil, field: field + ".learning_rate", detail: "must be positive, got \(learningRate)")
@@ -99,9 +99,16 @@ public struct RotationKnobs: Sendable, Equatable {
             throw .invalidValue(
                 path: path, line: nil, field: field + ".batch_size", detail: "must be 1 … samples (\(samples)), got \(batchSize)")
         }
-        guard sequenceLength >= 2 else {
+        guard (2...CalibrationSpec.maximumSequenceLength).contains(sequenceLength) else {
             throw .invalidValue(
-                path: path, line: nil, field: field + ".sequence_length", detail: "must be at least 2 tokens, got \(sequenceLength)")
+                path: path, line: nil, field: field + ".sequence_length",
+                detail: "must be between 2 and \(CalibrationSpec.maximumSequenceLength) tokens, got \(sequenceLength)")
+        }
+        let (tokens, overflow) = samples.multipliedReportingOverflow(by: sequenceLength)
+        guard !overflow, tokens <= CalibrationSpec.maximumTokens else {
+            throw .invalidValue(
+                path: path, line: nil, field: field + ".samples",
+                detail: "\(samples) windows of \(sequenceLength) tokens exceed the limit of \(CalibrationSpec.maximumTokens) tokens")
         }
     }
 }
