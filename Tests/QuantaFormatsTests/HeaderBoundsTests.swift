@@ -104,6 +104,15 @@ import Testing
         }
     }
 
+    /// A FIFO (or device) given as a model is refused at once instead of blocking in `open`.
+    @Test func aFIFOIsNotAWeightFile() throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.file("model.gguf")
+        try #require(mkfifo(path, 0o600) == 0)
+        expectFormatError(["model.gguf", "not a regular file"]) { _ = try ModelFormat.detect(path: path) }
+        expectFormatError(["not a regular file"]) { _ = try MappedFile(path: "/dev/zero") }
+    }
+
     @Test func packedScalesMustBeFinite() throws {
         let plain = PlainQuantized(outputCount: 4, inputCount: 8, bits: 4, groupSize: 8, seed: 1)
         let packed = try plain.pack(name: "w")

@@ -71,3 +71,13 @@ import Testing
         #expect(try Tokenizer.load(modelPath: directory).encode("abc") == [256, 99])
     }
 }
+
+@Suite struct TokenizerBoundsTests {
+    /// A token id indexes a dense table: a huge one is an error, not a 16 GB allocation.
+    @Test func hugeTokenIdsAreErrors() {
+        let vocabulary = #"{"version":"1.0","model":{"type":"BPE","vocab":{"a":0,"b":2000000000},"merges":[]}}"#
+        #expect(throws: ModelError.self) { _ = try Tokenizer(tokenizerJSON: Data(vocabulary.utf8)) }
+        let added = #"{"version":"1.0","added_tokens":[{"id":2000000000,"content":"<x>"}],"model":{"type":"BPE","vocab":{"a":0},"merges":[]}}"#
+        #expect(throws: ModelError.self) { _ = try Tokenizer(tokenizerJSON: Data(added.utf8)) }
+    }
+}

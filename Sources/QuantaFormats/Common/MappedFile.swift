@@ -11,10 +11,14 @@ import Darwin
 public final class MappedFile: @unchecked Sendable {
     public let path: String
     public let bytes: UnsafeRawBufferPointer
+    /// True for a memory map (released with `munmap`), false for an in-memory copy.
+    private let isMapped: Bool
 
     public init(path: String) throws(FormatError) {
         self.path = path
-        let descriptor = open(path, O_RDONLY)
+        isMapped = true
+        // O_NONBLOCK: opening a FIFO or a device must not wait; fstat below refuses them.
+        let descriptor = open(path, O_RDONLY | O_NONBLOCK)
         guard descriptor >= 0 else {
             if errno == ENOENT { throw .fileNotFound(path: path) }
             throw .cannotOpen(path: path, reason: String(cString: strerror(errno)))
@@ -25,7 +29,7 @@ public final class MappedFile: @unchecked Sendable {
             throw .cannotOpen(path: path, reason: String(cString: strerror(errno)))
         }
         guard (status.st_mode & S_IFMT) == S_IFREG else {
-            throw .cannotOpen(path: path, reason: "not a regular file")
+            throw .cannotOpen(path: path, reason: "not a regular file (a FIFO, device or socket); give a file")
         }
         let size = Int(status.st_size)
         if size == 0 {
@@ -38,8 +42,22 @@ public final class MappedFile: @unchecked Sendable {
         bytes = UnsafeRawBufferPointer(start: base, count: size)
     }
 
+    /// A copy of `data` in memory, read like a mapped file (fuzzing, tests); `path` labels errors.
+    public init(data: Data, path: String = "<memory>") {
+        self.path = path
+        isMapped = false
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: data.count, alignment: 64)
+        buffer.copyBytes(from: data)
+        bytes = UnsafeRawBufferPointer(buffer)
+    }
+
     deinit {
-        if let base = bytes.baseAddress { munmap(UnsafeMutableRawPointer(mutating: base), bytes.count) }
+        guard let base = bytes.baseAddress else { return }
+        if isMapped {
+            munmap(UnsafeMutableRawPointer(mutating: base), bytes.count)
+        } else {
+            UnsafeMutableRawPointer(mutating: base).deallocate()
+        }
     }
 
     public var count: Int { bytes.count }

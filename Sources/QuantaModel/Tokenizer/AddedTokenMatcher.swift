@@ -12,8 +12,12 @@ struct AddedToken: Sendable {
 
     static func parse(_ value: JSONValue, field: String, path: String) throws(ModelError) -> AddedToken {
         let special = try TokenizerJSON.bool(value, "special", default: false, field: field, path: path)
+        let id = try TokenizerJSON.integer(value, "id", field: field, path: path)
+        guard id < ModelConfig.Limits.vocabulary else {
+            throw .invalidTokenizer(path: path, detail: "\(field).id \(id) is not below \(ModelConfig.Limits.vocabulary)")
+        }
         return AddedToken(
-            id: try TokenizerJSON.integer(value, "id", field: field, path: path),
+            id: id,
             content: try TokenizerJSON.string(value, "content", field: field, path: path),
             singleWord: try TokenizerJSON.bool(value, "single_word", default: false, field: field, path: path),
             leftStrip: try TokenizerJSON.bool(value, "lstrip", default: false, field: field, path: path),

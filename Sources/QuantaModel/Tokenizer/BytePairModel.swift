@@ -45,8 +45,10 @@ struct BytePairModel: Sendable {
         var tokens: [String?] = []
         var scalarIds: [Unicode.Scalar: Int] = [:]
         for (token, value) in try TokenizerJSON.object(model, "vocab", field: field, path: path) {
-            guard let id = value.integerValue, id >= 0, id < Int32.max else {
-                throw .invalidTokenizer(path: path, detail: "model.vocab['\(token)'] must be a non-negative integer id")
+            // Ids index a dense table: bounded like a config's vocab_size.
+            guard let id = value.integerValue, id >= 0, id < ModelConfig.Limits.vocabulary else {
+                throw .invalidTokenizer(
+                    path: path, detail: "model.vocab['\(token)'] must be an integer id in 0..<\(ModelConfig.Limits.vocabulary)")
             }
             let id32 = Int(id)
             vocabulary[Array(token.utf8)] = id32
