@@ -89,7 +89,7 @@ import Testing
         let embedding = try Tensor(shape: [64, 64], values: [Float](repeating: 0.5, count: 64 * 64))
         try QuantaContainerWriter.write(
             to: directory.file("a.quanta"), config: tinyConfig(),
-            tensors: [ContainerTensor(name: "model.embed_tokens.weight", dense: embedding)], options: .init(zstdLevel: 3))
+            tensors: [ContainerTensor(name: "scratch.weight", dense: embedding)], options: .init(zstdLevel: 3))
         let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: directory.file("a.quanta"))))
         let (dataStart, _) = try containerLayout(bytes)
         var header = String(decoding: bytes[16..<dataStart], as: UTF8.self).trimmingCharacters(in: .whitespaces)
@@ -99,8 +99,8 @@ import Testing
             .replacingOccurrences(of: #""byte_count":16384"#, with: #""byte_count":1048576"#)
         let forged = containerBytes(header: header, data: Array(bytes[dataStart...]))
         let container = try QuantaContainer(data: Data(forged), verify: false)
-        expectFormatError(["model.embed_tokens.weight", "zstd frame declares 16384 bytes", "1048576"]) {
-            _ = try container.tensor(named: "model.embed_tokens.weight")
+        expectFormatError(["scratch.weight", "zstd frame declares 16384 bytes", "1048576"]) {
+            _ = try container.tensor(named: "scratch.weight")
         }
     }
 
@@ -111,6 +111,18 @@ import Testing
         try #require(mkfifo(path, 0o600) == 0)
         expectFormatError(["model.gguf", "not a regular file"]) { _ = try ModelFormat.detect(path: path) }
         expectFormatError(["not a regular file"]) { _ = try MappedFile(path: "/dev/zero") }
+    }
+
+    /// Tensor shapes are checked against the header's config when the header is read.
+    @Test func containerTensorShapesMustMatchTheConfig() throws {
+        let directory = try TemporaryDirectory()
+        let embedding = try Tensor(shape: [64, 8], values: [Float](repeating: 0.5, count: 64 * 8))
+        try QuantaContainerWriter.write(
+            to: directory.file("a.quanta"), config: tinyConfig(),
+            tensors: [ContainerTensor(name: "model.embed_tokens.weight", dense: embedding)])
+        expectFormatError(["model.embed_tokens.weight", "[64, 8]", "[16, 8]"]) {
+            _ = try QuantaContainer(path: directory.file("a.quanta"))
+        }
     }
 
     @Test func packedScalesMustBeFinite() throws {

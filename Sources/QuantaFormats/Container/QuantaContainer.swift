@@ -130,6 +130,10 @@ public final class QuantaContainer: @unchecked Sendable {
             guard index.updateValue(position, forKey: entry.name) == nil else {
                 throw .duplicateTensor(path: path, tensor: entry.name)
             }
+            // Shapes agree with the config before any array is read or decompressed.
+            if let expected = LlamaTensorLayout.expectedShape(of: entry.name, for: config), entry.shape != expected {
+                throw .shapeMismatch(path: path, tensor: entry.name, detail: "shape \(entry.shape), but the header's config implies \(expected)")
+            }
             tensors.append(entry)
         }
         tensorEntries = tensors
@@ -284,6 +288,12 @@ public final class QuantaContainer: @unchecked Sendable {
             if let cached = decompressed[key] { return cached }
             if let failure = ZstdCodec.checkContentSize(stored, byteCount: array.byteCount) {
                 throw .invalidField(path: path, field: "array '\(array.role)' of '\(name)'", detail: failure)
+            }
+            // A frame of zeros can expand 30000-fold: never ask for more than the machine has.
+            guard UInt64(array.byteCount) <= ProcessInfo.processInfo.physicalMemory else {
+                throw .invalidField(
+                    path: path, field: "array '\(array.role)' of '\(name)'",
+                    detail: "decompresses to \(array.byteCount) bytes, more than this machine's \(ProcessInfo.processInfo.physicalMemory) bytes of memory")
             }
             var failure: String?
             let storage = TensorStorage(byteCount: array.byteCount) { destination in
