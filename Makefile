@@ -2,10 +2,14 @@
 #   make            set up, build, import the default model, quantize it with $(RECIPE),
 #                   evaluate perplexity (and the FP model's) and print the report table
 #   make test       unit tests + real-model tests + export checks (gguf-py, transformers/compressed-tensors)
+#   make fuzz-smoke a 15 s libFuzzer run of every parser (not yet part of make test)
+#   make fuzz       every parser fuzzed for 1,000,000 executions → docs/fuzz-results.md (docs/reliability.md)
+#   make test-sanitizers  unit tests under AddressSanitizer and ThreadSanitizer
 #   make interop-llamacpp  llama.cpp (built from PyPI) runs the GGUF exports → docs/interop-llamacpp.md
 #   make bench      benchmark table
 #   make bench-sparse  2:4 sparse vs dense kernels and decode speed
 #   make report-all every recipe under recipes/ → one table
+#   make validate-recipes  every recipe → a container checked by `quanta validate` → docs/recipe-validation.md
 #   make report-bits containers of $(BITS_RECIPES), llamacpp protocol (40 chunks): ppl against
 #                   bits per weight beside llama.cpp's rows from $(SHARED)/fixtures/llamacpp.json
 #   make report-rotation  W4A4KV4 without rotation / QuaRot / SpinQuant and W4A16 SpinQuant
@@ -40,12 +44,14 @@ export OPENBLAS_NUM_THREADS ?= 1
 
 # llama.cpp's tools built from the copy vendored in the llama-cpp-python sdist (make llamacpp).
 include Benchmarks/llamacpp.mk
+# Fuzzing (make fuzz, make fuzz-smoke) and the unit tests under ASan and TSan (make test-sanitizers).
+include Tests/Fuzz/fuzz.mk
 
 PYTHON_PACKAGES := tokenizers transformers safetensors gguf 'compressed-tensors>=0.20,<0.21'
 
 .PHONY: all deps pydeps model build convert inspect quantize eval report report-all report-bits report-rotation test test-unit test-model \
 	test-interop interop-llamacpp \
-	validate-fp bench bench-quantize bench-sparse clean
+	validate-fp validate-recipes bench bench-quantize bench-sparse clean fuzz fuzz-smoke test-sanitizers
 
 all: report
 
@@ -84,7 +90,7 @@ $(QUANTA): $(SOURCES) | deps
 convert: $(MODEL)/config.json
 
 $(MODEL)/config.json: $(GGUF) | $(QUANTA)
-	$(QUANTA) convert $(GGUF) --output $(MODEL)
+	$(QUANTA) convert $(GGUF) --output $(MODEL) --force
 
 inspect: $(MODEL)/config.json
 	$(QUANTA) inspect $(MODEL)
@@ -94,7 +100,7 @@ inspect: $(MODEL)/config.json
 quantize: $(OUT)/$(RECIPE)/quantization.json
 
 $(OUT)/%/quantization.json: $(MODEL)/config.json recipes/%.yaml $(CALIBRATION) | $(QUANTA)
-	$(QUANTA) quantize --model $(MODEL) --recipe recipes/$*.yaml --calibration $(CALIBRATION) --output $(OUT)/$*
+	$(QUANTA) quantize --model $(MODEL) --recipe recipes/$*.yaml --calibration $(CALIBRATION) --output $(OUT)/$* --force
 
 ## Stage 3: perplexity → JSON (file name carries protocol and window count).
 eval: $(OUT)/eval/$(RECIPE).$(EVAL_TAG).json
@@ -142,6 +148,23 @@ report-bits: $(OUT)/eval-bits/fp.json $(foreach r,$(BITS_RECIPES),$(OUT)/eval-bi
 	$(QUANTA) report --bits --llamacpp $(SHARED)/fixtures/llamacpp.json $^ > $(OUT)/report-bits.md
 	cat $(OUT)/report-bits.md
 
+## Every recipe under recipes/ → a container that passes its own validation (packed =
+## simulated within 0.05%, $(VALIDATE_WINDOWS) window of the validate default protocol) → docs/recipe-validation.md.
+VALIDATE_WINDOWS ?= 1
+validate-recipes: $(foreach r,$(RECIPES),$(OUT)/validate/$(r).json)
+	$(PYTHON) Tests/Reliability/recipe_validation.py --windows $(VALIDATE_WINDOWS) $^ > docs/recipe-validation.md.partial; \
+	  status=$$?; mv docs/recipe-validation.md.partial docs/recipe-validation.md; cat docs/recipe-validation.md; exit $$status
+
+$(OUT)/validate/%.quanta: $(MODEL)/config.json recipes/%.yaml $(CALIBRATION) | $(QUANTA)
+	@mkdir -p $(OUT)/validate
+	$(QUANTA) quantize --model $(MODEL) --recipe recipes/$*.yaml --calibration $(CALIBRATION) --output $@ --no-validate --quiet
+
+# The JSON records a failure too (the summary fails the target); a crash leaves no JSON.
+$(OUT)/validate/%.json: $(OUT)/validate/%.quanta
+	$(QUANTA) validate $< --reference $(MODEL) --text $(EVAL_TEXT) --windows $(VALIDATE_WINDOWS) --json > $@.partial \
+	  || test -s $@.partial
+	mv $@.partial $@
+
 ## Tests: unit tests (offline, tiny in-code models), the real-model tests, then the export checks.
 test: deps model pydeps test-unit test-model test-interop
 
@@ -174,7 +197,7 @@ $(INTEROP)/%.gguf-check.json: $(INTEROP)/%.gguf
 $(INTEROP)/%.ct/config.json: $(OUT)/%/quantization.json
 	@mkdir -p $(INTEROP)
 	rm -rf $(INTEROP)/$*.ct
-	$(QUANTA) export $(OUT)/$* --format compressed-tensors --output $(INTEROP)/$*.ct
+	$(QUANTA) export $(OUT)/$* --format compressed-tensors --output $(INTEROP)/$*.ct --force
 
 $(INTEROP)/%.gptq-2.json: $(OUT)/%/quantization.json
 	@mkdir -p $(INTEROP)

@@ -74,6 +74,15 @@ let package = Package(
             path: "Benchmarks/QuantaBench",
             swiftSettings: vectorCodegen
         ),
+        // libFuzzer targets for the parsers (Tests/Fuzz/README.md, `make fuzz`); a plain build
+        // gives a replay tool that runs corpus files through the same entry point.
+        .executableTarget(
+            name: "QuantaFuzz",
+            dependencies: ["QuantaTensor", "QuantaFormats", "QuantaModel", "QuantaPipeline"],
+            path: "Tests/Fuzz",
+            exclude: ["fuzz.mk", "fuzz-report.sh", "README.md", "Seeds"],
+            swiftSettings: vectorCodegen
+        ),
         .testTarget(
             name: "QuantaTensorTests",
             dependencies: ["QuantaTensor"],

@@ -174,6 +174,32 @@ import Testing
         #expect(text.contains(path) && text.contains("'vast.weight'") && text.contains("more than this machine's memory"))
     }
 
+    /// Found by `make fuzz` (hdf5 target): a chunked `quanta_files/tokenizer.json` of 2^40
+    /// bytes was allocated before reading, which trapped; it is refused naming the dataset.
+    @Test func auxiliaryFileLargerThanTheLimitIsRefused() throws {
+        let files = try HDF5TestFiles()
+        defer { files.remove() }
+        let path = try files.makeFileWithConfig("vast-tokenizer.h5") { file in
+            try HDF5TestFiles.addFloatDataset("lm_head.weight", dimensions: [1], values: [1], to: file)
+            let group = H5Gcreate2(file, "quanta_files", chdf5_p_default(), chdf5_p_default(), chdf5_p_default())
+            try #require(group >= 0)
+            defer { H5Gclose(group) }
+            let properties = H5Pcreate(chdf5_p_dataset_create())
+            defer { H5Pclose(properties) }
+            var chunk: [hsize_t] = [1]
+            try #require(H5Pset_chunk(properties, 1, &chunk) >= 0)
+            var dimensions: [hsize_t] = [1 << 40]
+            let space = H5Screate_simple(1, &dimensions, nil)
+            defer { H5Sclose(space) }
+            let dataset = H5Dcreate2(
+                group, "tokenizer.json", chdf5_native_uint8(), space, chdf5_p_default(), properties, chdf5_p_default())
+            try #require(dataset >= 0)
+            H5Dclose(dataset)
+        }
+        let text = Self.readError(path)
+        #expect(text.contains(path) && text.contains("quanta_files/tokenizer.json") && text.contains("1099511627776 bytes"))
+    }
+
     @Test func datasetsInSubgroupsAreReported() throws {
         let files = try HDF5TestFiles()
         defer { files.remove() }

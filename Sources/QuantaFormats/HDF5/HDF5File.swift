@@ -244,6 +244,9 @@ struct HDF5File {
         return try ModelConfig.decode(Data(text.utf8), path: "\(path) (attribute 'config')")
     }
 
+    /// The largest auxiliary file (tokenizer.json and friends) read: 1 GiB.
+    static let maximumAuxiliaryFileSize = 1 << 30
+
     /// The bytes of an auxiliary file: the dataset `quanta_files/<name>`, else the root
     /// string attribute, else nil.
     func readAuxiliaryFile(_ auxiliary: HDF5AuxiliaryFile) throws(FormatError) -> Data? {
@@ -273,6 +276,12 @@ struct HDF5File {
             throw .invalidField(path: path, field: objectName, detail: "must be one-dimensional, found shape \(shape)")
         }
         let count = shape.first ?? 1
+        // As for tensors, a chunked dataspace can claim far more than the file holds.
+        guard count <= Self.maximumAuxiliaryFileSize else {
+            throw .invalidField(
+                path: path, field: objectName,
+                detail: "claims \(count) bytes, more than the \(Self.maximumAuxiliaryFileSize) an auxiliary file may hold; the dataspace is corrupt")
+        }
         var bytes = [UInt8](repeating: 0, count: count)
         if count > 0 {
             try context.check(

@@ -25,9 +25,14 @@ public final class SafetensorsFile: Sendable {
     /// implementation uses the same 100 MB bound).
     static let maximumHeaderSize = 100_000_000
 
-    public init(path: String) throws(FormatError) {
-        self.path = path
-        file = try MappedFile(path: path)
+    public convenience init(path: String) throws(FormatError) {
+        try self.init(file: MappedFile(path: path))
+    }
+
+    /// Parses an already mapped (or in-memory) file.
+    public init(file: MappedFile) throws(FormatError) {
+        path = file.path
+        self.file = file
         let lengthBytes = try file.slice(0..<8, for: "the 8-byte header length")
         let headerLength = lengthBytes.loadUnaligned(as: UInt64.self).littleEndian
         guard headerLength <= UInt64(Self.maximumHeaderSize) else {
